@@ -1,0 +1,50 @@
+# One way in: every target calls `python -m pipelines <verb>` (Windows users run the same CLI).
+# `make help` lists the targets. The environment (.venv) is built from uv.lock on first use.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.built
+
+# Run options, passed through only when set: make report RAW_DIR=data/raw/2013-02-01 PERIOD_START=...
+RUN_OPTS = $(if $(RAW_DIR),--raw-dir "$(RAW_DIR)") $(if $(PERIOD_START),--period-start $(PERIOD_START)) \
+	$(if $(PERIOD_END),--period-end $(PERIOD_END)) $(if $(AS_AT),--as-at $(AS_AT)) \
+	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(THRESHOLD),--threshold $(THRESHOLD))
+
+.PHONY: help env report validate ingest sample bench test lint clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): uv.lock pyproject.toml
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	python3 -m uv sync --frozen --python python3.11
+	@touch $(STAMP)
+
+env: $(STAMP) ## Build the Python environment from the lock file (done by every target)
+
+report: $(STAMP) ## Run the whole pipeline (RAW_DIR, PERIOD_START, PERIOD_END, AS_AT, OUT, THRESHOLD)
+	$(PY) -m pipelines report $(RUN_OPTS)
+
+validate: $(STAMP) ## Ingest and validate only; writes the data quality report
+	$(PY) -m pipelines validate $(RUN_OPTS)
+
+ingest: $(STAMP) ## Load the extracts into DuckDB and print a summary
+	$(PY) -m pipelines ingest $(RUN_OPTS)
+
+sample: $(STAMP) ## Regenerate the synthetic sample in data/raw/sample
+	$(PY) -m pipelines sample
+
+bench: $(STAMP) ## Time the pipeline on national-scale data (100x the sample)
+	$(PY) -m pipelines bench
+
+test: $(STAMP) ## Run every test
+	$(PY) -m pipelines test
+
+lint: $(STAMP) ## Check formatting and lint with ruff
+	$(PY) -m pipelines lint
+
+clean: $(STAMP) ## Delete the warehouse and reports (never data/raw)
+	$(PY) -m pipelines clean

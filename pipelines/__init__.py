@@ -1,0 +1,14 @@
+"""Reproducible analytical pipeline for a council's Children and Family Services.
+
+Stages follow the data flow: ``generate`` (synthetic sample) -> ``ingest`` (raw extracts to DuckDB)
+-> ``validate`` (Great Expectations rules, data quality report) -> ``transform`` (metrics in SQL)
+-> ``report`` (papermill notebooks rendered to offline HTML). ``run`` wires them together and
+``__main__`` is the one command-line entry point.
+"""
+
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+#: The repository root: every default path is anchored here, not to the working directory.
+ROOT = Path(__file__).resolve().parent.parent

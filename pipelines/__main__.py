@@ -1,0 +1,111 @@
+"""The command-line entry point: ``python -m pipelines <verb>`` (``make <verb>`` calls this).
+
+Stage modules are imported only when their verb runs, so ``--help`` and quick verbs stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pipelines import ROOT
+from pipelines.errors import PipelineError
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--raw-dir", help="folder holding the extracts (default: data/raw/sample)")
+    p.add_argument("--period-start", help="first day of the reporting period, YYYY-MM-DD")
+    p.add_argument("--period-end", help="last day of the reporting period, YYYY-MM-DD")
+    p.add_argument("--as-at", dest="data_as_at", help="date the extract was taken, YYYY-MM-DD")
+    p.add_argument("--out", dest="out_dir", help="folder for pages and metrics files")
+    p.add_argument("--db", dest="db_path", help="DuckDB warehouse file")
+    p.add_argument("--threshold", dest="suppression_threshold", type=int,
+                   help="suppress counts from 1 to this value in public outputs (default 4)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    for name, text in [
+        ("report", "ingest, validate, compute every figure and render the committee pages"),
+        ("validate", "ingest and validate only; write the data quality report"),
+        ("ingest", "load the extracts into DuckDB and print a summary"),
+    ]:
+        _run_options(verbs.add_parser(name, help=text, description=text))
+
+    s = verbs.add_parser("sample", help="generate synthetic extracts (the shipped sample by default)")
+    s.add_argument("--out", default=str(ROOT / "data" / "raw" / "sample"), help="folder to write")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default from calibration)")
+    s.add_argument("--scale", type=float, default=1.0, help="size relative to the sample (100 = national)")
+    s.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    s.add_argument("--messy", action="store_true",
+                   help="write the variants real exports have (BOM, cp1252, label headers, ...)")
+
+    b = verbs.add_parser("bench", help="time the pipeline on national-scale data")
+    b.add_argument("--scale", type=float, default=100.0)
+    b.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is quoted")
+
+    t = verbs.add_parser("test", help="run every test (pytest)")
+    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    verbs.add_parser("lint", help="ruff check and format check")
+    verbs.add_parser("clean", help="delete the warehouse and reports (never data/raw)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except PipelineError as exc:
+        print(f"\nERROR: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\nStopped. Nothing was swapped in: the previous outputs are as they were.", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    verb = args.verb
+    if verb in {"report", "validate", "ingest"}:
+        from pipelines.config import load_config
+        from pipelines.run import run
+
+        overrides = {k: getattr(args, k) for k in
+                     ("raw_dir", "period_start", "period_end", "data_as_at", "out_dir", "db_path",
+                      "suppression_threshold")}
+        return run(load_config(overrides), until=verb)
+    if verb == "sample":
+        from pipelines.generate import generate_sample
+
+        generate_sample(out_dir=args.out, seed=args.seed, scale=args.scale, fmt=args.format,
+                        messy=args.messy)
+        return 0
+    if verb == "bench":
+        from pipelines.bench import bench
+
+        return bench(scale=args.scale, repeat=args.repeat)
+    if verb == "test":
+        import pytest
+
+        return int(pytest.main([str(ROOT / "tests"), *args.pytest_args]))
+    if verb == "lint":
+        import subprocess
+
+        rc = subprocess.call([sys.executable, "-m", "ruff", "check", str(ROOT)])
+        return rc or subprocess.call([sys.executable, "-m", "ruff", "format", "--check", str(ROOT)])
+    if verb == "clean":
+        import shutil
+
+        for p in [ROOT / "data" / "curated", ROOT / "reports"]:
+            for child in p.iterdir():
+                if child.name != "README.md":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        print("Deleted the warehouse and reports; data/raw is untouched.")
+        return 0
+    raise AssertionError(verb)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

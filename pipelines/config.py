@@ -1,0 +1,100 @@
+"""Run configuration: loaded once at the edge (the CLI) and passed down as a ``RunConfig``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines import ROOT
+from pipelines.errors import PipelineError
+
+DEFAULTS_FILE = ROOT / "config" / "run.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs to know; business functions take this (or parts of it) as arguments."""
+
+    raw_dir: Path
+    db_path: Path
+    period_start: dt.date
+    period_end: dt.date
+    data_as_at: dt.date
+    suppression_threshold: int
+    out_dir: Path
+    dq_dir: Path
+    key_file: Path
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period_start.isoformat()}_{self.period_end.isoformat()}"
+
+    def as_parameters(self) -> dict[str, Any]:
+        """Literal parameters for notebooks and provenance (dates as ISO strings)."""
+        return {
+            "raw_dir": str(self.raw_dir),
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "data_as_at": self.data_as_at.isoformat(),
+            "suppression_threshold": self.suppression_threshold,
+        }
+
+
+def _date(name: str, value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise PipelineError(
+            f"{name} = {value!r} is not a date: give it as YYYY-MM-DD, e.g. 2012-04-01."
+        ) from None
+
+
+def _path(value: Any) -> Path:
+    p = Path(str(value)).expanduser()
+    return p if p.is_absolute() else ROOT / p
+
+
+def load_config(overrides: dict[str, Any] | None = None, defaults_file: Path = DEFAULTS_FILE) -> RunConfig:
+    """Read ``config/run.yaml`` and apply overrides (``None`` values are ignored)."""
+    with open(defaults_file, encoding="utf-8") as fh:
+        raw: dict[str, Any] = yaml.safe_load(fh) or {}
+    for key, value in (overrides or {}).items():
+        if value is not None and value != "":
+            raw[key] = value
+    if os.environ.get("PIPELINES_KEY_FILE"):
+        raw["key_file"] = os.environ["PIPELINES_KEY_FILE"]
+
+    start = _date("period_start", raw["period_start"])
+    end = _date("period_end", raw["period_end"])
+    as_at = _date("data_as_at", raw["data_as_at"])
+    if end < start:
+        raise PipelineError(f"period_end {end} is before period_start {start}: swap them.")
+    if as_at < end:
+        raise PipelineError(
+            f"data_as_at {as_at} is before period_end {end}: the extract must be taken after the period."
+        )
+    try:
+        threshold = int(raw["suppression_threshold"])
+    except (TypeError, ValueError):
+        raise PipelineError("suppression_threshold must be a whole number, e.g. 4.") from None
+    if threshold < 0:
+        raise PipelineError("suppression_threshold must be 0 or more.")
+    out = raw.get("out_dir") or f"reports/{start.isoformat()}_{end.isoformat()}"
+    return RunConfig(
+        raw_dir=_path(raw["raw_dir"]),
+        db_path=_path(raw["db_path"]),
+        period_start=start,
+        period_end=end,
+        data_as_at=as_at,
+        suppression_threshold=threshold,
+        out_dir=_path(out),
+        dq_dir=_path(raw["dq_dir"]),
+        key_file=_path(raw["key_file"]),
+    )
