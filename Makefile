@@ -11,7 +11,7 @@ STAMP := $(VENV)/.built
 # Run options, passed through only when set: make report RAW_DIR=data/raw/2013-02-01 PERIOD_START=...
 RUN_OPTS = $(if $(RAW_DIR),--raw-dir "$(RAW_DIR)") $(if $(PERIOD_START),--period-start $(PERIOD_START)) \
 	$(if $(PERIOD_END),--period-end $(PERIOD_END)) $(if $(AS_AT),--as-at $(AS_AT)) \
-	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(THRESHOLD),--threshold $(THRESHOLD))
+	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(DQ_DIR),--dq-dir "$(DQ_DIR)") $(if $(THRESHOLD),--threshold $(THRESHOLD))
 
 .PHONY: help env report validate ingest sample bench test lint clean
 

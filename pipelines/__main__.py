@@ -20,6 +20,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-at", dest="data_as_at", help="date the extract was taken, YYYY-MM-DD")
     p.add_argument("--out", dest="out_dir", help="folder for pages and metrics files")
     p.add_argument("--db", dest="db_path", help="DuckDB warehouse file")
+    p.add_argument("--dq-dir", dest="dq_dir", help="folder for the data quality report")
     p.add_argument("--threshold", dest="suppression_threshold", type=int,
                    help="suppress counts from 1 to this value in public outputs (default 4)")
 
@@ -74,7 +75,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         overrides = {k: getattr(args, k) for k in
                      ("raw_dir", "period_start", "period_end", "data_as_at", "out_dir", "db_path",
-                      "suppression_threshold")}
+                      "dq_dir", "suppression_threshold")}
         return run(load_config(overrides), until=verb)
     if verb == "sample":
         from pipelines.generate import generate_sample
