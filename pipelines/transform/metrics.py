@@ -1,0 +1,187 @@
+"""``compute_metrics``: run the per-analysis SQL files and assemble the tidy ``metrics.csv`` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.config import RunConfig
+from pipelines.contract import code_lists, codes
+from pipelines.transform.calendar import build_calendar
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+METRICS_COLUMNS = [
+    "analysis", "measure", "scope", "breakdown", "category",
+    "numerator", "denominator", "value", "unit", "period_start", "period_end",
+]
+
+#: Analyses in output order, with the warehouse tables each needs. Workforce is optional: it runs
+#: only when both workforce tables exist.
+ANALYSES: dict[str, tuple[str, ...]] = {
+    "referrals": ("dat_referrals", "ifss_referrals"),
+    "distance_travelled": ("ifss_referrals", "ifss_distance_travelled"),
+    "re_referrals": ("dat_referrals",),
+    "cpr": ("cpr_registrations", "cpr_reviews"),
+    "workforce": ("workforce_posts", "workforce_leavers"),
+}
+OPTIONAL_ANALYSES = {"workforce"}
+
+SCOPE_ORDER = ["DAT", "PREVENTION", "FST", "IFST", "FASS", "IFSS", "CPR", "WORKFORCE"]
+
+#: Measures in the order METRICS.md lists them.
+MEASURE_ORDER = [
+    "received", "accepted",
+    "families_served", "escalated", "paired", "mean_risk_reduction", "risk_reduced",
+    "domain_change", "mean_start_risk",
+    "re_referral_12m", "prior_referrals", "outcome", "decision_timely", "lateral_checks",
+    "child_seen", "rereferred_6m", "rereferred_12m",
+    "registrations", "re_registration", "on_register", "icpc_timely", "core_group_timely",
+    "review_timely",
+    "posts", "vacancy_rate", "agency_cover", "long_term_sick", "caseload_mean",
+    "caseload_median", "caseload_min", "caseload_max", "experience", "turnover",
+]
+
+BREAKDOWN_ORDER = [
+    "total", "source_group", "age_band", "reason", "case_status", "primary_substance",
+    "referral_type", "domain", "quarter", "financial_year", "count_band", "outcome", "category",
+    "time_since_deregistration", "team", "role", "band",
+]
+
+#: Category order per breakdown: a contract code list (by name) or a fixed list. Breakdowns not
+#: named here (financial_year, quarter, team) sort by their key, which for years and quarters is
+#: chronological.
+CATEGORY_ORDER: dict[str, str | list[str]] = {
+    "source_group": "source_group",
+    "age_band": "age_band",
+    "reason": "referral_reason",
+    "case_status": "case_status",
+    "primary_substance": "primary_substance",
+    "referral_type": "referral_type",
+    "domain": "dt_domain",
+    "outcome": "dat_outcome",
+    "category": "cpr_category",
+    "role": "workforce_role",
+    "count_band": ["0", "1", "2", "3-4", "5+"],
+    "time_since_deregistration": ["UNDER_12M", "12_TO_24M", "OVER_24M", "UNKNOWN"],
+    "band": ["UNDER_1Y", "1_TO_2Y", "OVER_2Y", "UNKNOWN"],
+}
+
+_PARAM = re.compile(r"\$([a-z_]+)")
+
+# Shared helpers for the SQL files: the percentage of a ratio, blank (NULL) for a zero denominator.
+_SETUP = [
+    "CREATE OR REPLACE TEMP MACRO _m_pct(n, d) AS "
+    "CASE WHEN d = 0 THEN NULL ELSE 100.0::DOUBLE * n / d END",
+    "CREATE OR REPLACE TEMP TABLE _m_source_groups (referral_source VARCHAR, source_group VARCHAR)",
+]
+
+
+def read_sql(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, dt.date]) -> pd.DataFrame:
+    """Execute one SQL file, passing only the named parameters it uses (DuckDB rejects extras)."""
+    used = {name: params[name] for name in sorted(set(_PARAM.findall(sql)))}
+    return con.execute(sql, used).df()
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+        "UNION SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _calendar_range(con: duckdb.DuckDBPyConnection, config: RunConfig) -> tuple[dt.date, dt.date]:
+    """First and last dates any working-day deadline starts from, widened to the run's dates."""
+    lo, hi = con.execute(
+        """
+        SELECT least(min(a), min(b), min(c)), greatest(max(a), max(b), max(c))
+        FROM (
+            SELECT referral_date AS a, NULL::DATE AS b, NULL::DATE AS c FROM dat_referrals
+            UNION ALL
+            SELECT NULL, strategy_discussion_date, initial_conference_date FROM cpr_registrations
+        )
+        """
+    ).fetchone()
+    start = min(d for d in (lo, config.period_start) if d is not None)
+    end = max(d for d in (hi, config.data_as_at) if d is not None)
+    return start, end
+
+
+def _setup(con: duckdb.DuckDBPyConnection, config: RunConfig) -> None:
+    for statement in _SETUP:
+        con.execute(statement)
+    groups = [(code, spec["group"]) for code, spec in code_lists()["referral_source"].items()]
+    con.executemany("INSERT INTO _m_source_groups VALUES (?, ?)", groups)
+    build_calendar(con, *_calendar_range(con, config))
+
+
+def _order_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """Integer sort keys for the fixed row order (analysis, measure, scope, breakdown, category)."""
+
+    def rank(values: list[str]) -> dict[str, int]:
+        return {v: i for i, v in enumerate(values)}
+
+    analyses, measures = rank(list(ANALYSES)), rank(MEASURE_ORDER)
+    scopes, breakdowns = rank(SCOPE_ORDER), rank(BREAKDOWN_ORDER)
+    category_rank: dict[str, dict[str, int]] = {}
+    for breakdown, spec in CATEGORY_ORDER.items():
+        category_rank[breakdown] = rank(codes(spec) if isinstance(spec, str) else spec)
+
+    def category_key(row: pd.Series) -> int:
+        if row["category"] == "all":
+            return -1
+        return category_rank.get(row["breakdown"], {}).get(row["category"], 10_000)
+
+    return pd.DataFrame(
+        {
+            "_a": df["analysis"].map(analyses).fillna(99),
+            "_m": df["measure"].map(measures).fillna(999),
+            "_s": df["scope"].map(scopes).fillna(99),
+            "_b": df["breakdown"].map(breakdowns).fillna(99),
+            "_c": df.apply(category_key, axis=1) if len(df) else pd.Series(dtype=int),
+            "_k": df["category"],
+        },
+        index=df.index,
+    )
+
+
+def compute_metrics(con: duckdb.DuckDBPyConnection, config: RunConfig) -> pd.DataFrame:
+    """Every METRICS.md figure for the run's period, one row each, in the ``metrics.csv`` columns.
+
+    ``con`` may be read-only: only TEMP objects are created. The workforce analysis runs when both
+    workforce tables exist and is skipped silently otherwise.
+    """
+    params = {
+        "period_start": config.period_start,
+        "period_end": config.period_end,
+        "data_as_at": config.data_as_at,
+    }
+    tables = _existing_tables(con)
+    _setup(con, config)
+    frames = []
+    for analysis, needs in ANALYSES.items():
+        if analysis in OPTIONAL_ANALYSES and not set(needs) <= tables:
+            continue
+        frame = _run(con, read_sql(analysis), params)
+        frame.insert(0, "analysis", analysis)
+        frames.append(frame)
+    df = pd.concat(frames, ignore_index=True)
+    for col in ("numerator", "denominator", "value"):
+        df[col] = pd.to_numeric(df[col], errors="raise").astype("float64")
+    for col in ("analysis", "measure", "scope", "breakdown", "category", "unit"):
+        df[col] = df[col].astype(str)
+    df["period_start"] = config.period_start.isoformat()
+    df["period_end"] = config.period_end.isoformat()
+    keys = _order_keys(df)
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    return df.loc[order, METRICS_COLUMNS].reset_index(drop=True)

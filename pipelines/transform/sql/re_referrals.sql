@@ -1,0 +1,145 @@
+-- Re-referrals and decisions (METRICS.md, "Re-referrals and decisions", analysis = re_referrals,
+-- scope DAT).
+--
+-- Calendar months: DuckDB's `date + INTERVAL n MONTH` keeps the day of the month and clamps it to
+-- the last day of a shorter month (2012-02-29 + 12 months = 2013-02-28; 2012-08-31 + 6 months =
+-- 2013-02-28; 2012-03-15 - 12 months = 2011-03-15). Results are cast back to DATE.
+--
+-- Re-referral: the child has another referral dated strictly earlier and no more than 12 months
+-- earlier. Only the child's latest strictly-earlier date matters, so it is found with lag() over
+-- the child's distinct referral dates (same-day referrals share a date and so never count as
+-- each other's previous referral). Prior referrals (strictly earlier, any time) = rank() - 1.
+-- Re-referred within N months: the child's next strictly-later referral is no more than N months
+-- later; only referrals whose N-month window has closed by data_as_at are counted (censoring).
+
+WITH
+-- source ---------------------------------------------------------------------------------------
+referrals AS (
+    SELECT
+        referral_id, child_id, referral_date, decision_date, outcome, lateral_checks, child_seen
+    FROM dat_referrals
+),
+
+-- intermediate ---------------------------------------------------------------------------------
+child_dates AS (
+    SELECT
+        child_id,
+        referral_date,
+        lag(referral_date) OVER w AS previous_date,
+        lead(referral_date) OVER w AS next_date
+    FROM (SELECT DISTINCT child_id, referral_date FROM referrals)
+    WINDOW w AS (PARTITION BY child_id ORDER BY referral_date)
+),
+
+enriched AS (
+    SELECT
+        r.*,
+        coalesce(
+            c.previous_date >= CAST(r.referral_date - INTERVAL 12 MONTH AS DATE), false
+        ) AS is_re_referral,
+        rank() OVER (PARTITION BY r.child_id ORDER BY r.referral_date) - 1 AS n_prior,
+        c.next_date,
+        dl.d AS decision_deadline
+    FROM referrals AS r
+    JOIN child_dates AS c ON c.child_id = r.child_id AND c.referral_date = r.referral_date
+    -- the first working day strictly after the referral date (see calendar.sql)
+    LEFT JOIN _m_calendar AS cx ON cx.d = r.referral_date
+    LEFT JOIN _m_calendar AS dl ON dl.is_working AND dl.wd_seq = cx.wd_seq + 1
+),
+
+in_period AS (
+    SELECT
+        *,
+        CASE
+            WHEN n_prior <= 2 THEN CAST(n_prior AS VARCHAR)
+            WHEN n_prior <= 4 THEN '3-4'
+            ELSE '5+'
+        END AS prior_band
+    FROM enriched
+    WHERE referral_date BETWEEN $period_start AND $period_end
+),
+
+-- Financial years (April to March) starting at least 12 months after the earliest referral in
+-- the extract, up to the one containing period_end, which is cut at period_end.
+financial_years AS (
+    SELECT
+        make_date(y, 4, 1) AS fy_start,
+        least(make_date(y + 1, 3, 31), CAST($period_end AS DATE)) AS fy_end,
+        y || '-' || lpad(CAST((y + 1) % 100 AS VARCHAR), 2, '0') AS label
+    FROM (
+        SELECT CAST(min(referral_date) + INTERVAL 12 MONTH AS DATE) AS first_eligible
+        FROM referrals
+    ) AS b,
+    range(
+        CAST(year(b.first_eligible) AS BIGINT)
+            + CASE WHEN b.first_eligible > make_date(year(b.first_eligible), 4, 1) THEN 1 ELSE 0 END,
+        CAST(year(CAST($period_end AS DATE)) AS BIGINT)
+            - CASE WHEN month(CAST($period_end AS DATE)) < 4 THEN 1 ELSE 0 END + 1
+    ) AS t (y)
+),
+
+by_year AS (
+    SELECT
+        f.label,
+        count(r.referral_id) FILTER (WHERE r.is_re_referral) AS numerator,
+        count(r.referral_id) AS denominator
+    FROM financial_years AS f
+    LEFT JOIN enriched AS r ON r.referral_date BETWEEN f.fy_start AND f.fy_end
+    GROUP BY f.label
+),
+
+followed AS (
+    SELECT 'rereferred_6m' AS measure, outcome,
+        next_date IS NOT NULL AND next_date <= CAST(referral_date + INTERVAL 6 MONTH AS DATE)
+            AS rereferred
+    FROM in_period
+    WHERE CAST(referral_date + INTERVAL 6 MONTH AS DATE) <= $data_as_at
+    UNION ALL
+    SELECT 'rereferred_12m', outcome,
+        next_date IS NOT NULL AND next_date <= CAST(referral_date + INTERVAL 12 MONTH AS DATE)
+    FROM in_period
+    WHERE CAST(referral_date + INTERVAL 12 MONTH AS DATE) <= $data_as_at
+),
+
+-- final ----------------------------------------------------------------------------------------
+ratios AS (
+    SELECT 're_referral_12m' AS measure, 'total' AS breakdown, 'all' AS category,
+        count(*) FILTER (WHERE is_re_referral) AS numerator, count(*) AS denominator
+    FROM in_period
+    UNION ALL
+    SELECT 're_referral_12m', 'financial_year', label, numerator, denominator
+    FROM by_year
+    UNION ALL
+    SELECT 'prior_referrals', 'count_band', prior_band, count(*),
+        (SELECT count(*) FROM in_period)
+    FROM in_period
+    GROUP BY prior_band
+    UNION ALL
+    SELECT 'outcome', 'outcome', outcome, count(*), (SELECT count(*) FROM in_period)
+    FROM in_period
+    WHERE outcome IS NOT NULL
+    GROUP BY outcome
+    UNION ALL
+    SELECT 'decision_timely', 'total', 'all',
+        count(*) FILTER (WHERE decision_date <= decision_deadline), count(*)
+    FROM in_period
+    UNION ALL
+    SELECT 'lateral_checks', 'total', 'all',
+        count(*) FILTER (WHERE lateral_checks), count(lateral_checks)
+    FROM in_period
+    UNION ALL
+    SELECT 'child_seen', 'total', 'all',
+        count(*) FILTER (WHERE child_seen), count(child_seen)
+    FROM in_period
+    WHERE outcome IN ('IA', 'S47')
+    UNION ALL
+    SELECT measure, 'outcome', outcome, count(*) FILTER (WHERE rereferred), count(*)
+    FROM followed
+    WHERE outcome IS NOT NULL
+    GROUP BY measure, outcome
+)
+
+SELECT
+    measure, 'DAT' AS scope, breakdown, category, numerator, denominator,
+    _m_pct(numerator, denominator) AS value, 'percent' AS unit
+FROM ratios

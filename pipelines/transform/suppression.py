@@ -1,0 +1,121 @@
+"""Statistical disclosure control for the public outputs (PRODUCT.md): ``suppress(metrics, threshold)``.
+
+The rule, applied to the tidy metrics table (one row per figure):
+
+1. **Primary suppression.** Every count cell from 1 to ``threshold`` is withheld and shown as ``c``;
+   zeros stay ``0``. Count cells are numerators, denominators, and the value of a count row (a row
+   with blank numerator and denominator and unit ``count``).
+2. **Secondary suppression**, so that no withheld cell can be worked out by subtraction. The cells
+   that add up to a published total are grouped into *additive sets*, one per breakdown
+   (analysis, measure, scope, breakdown other than ``total``):
+
+   - the numerators of a breakdown whose category rows share one denominator (categories of the
+     same referrals: source group, age band, outcome, ...; their total is that denominator);
+   - the values of a breakdown of count rows (posts by team), whose total is the ``total`` row;
+   - the denominators of a breakdown of ratios with a denominator per category (accepted by
+     referral type, vacancy rate by team, re-referred by outcome), which add up to a category
+     total published elsewhere. Time series (financial_year, quarter) and means are not additive
+     and are left out.
+
+   In each set, while exactly one cell is withheld, or the withheld cells add up to no more than
+   ``threshold`` (so their sum would itself be a small count), the smallest visible non-zero cell
+   (first in row order on a tie) is withheld too. Sets share cells, so the pass repeats until
+   nothing changes. Then "total minus the visible categories" is always the sum of two or more
+   withheld cells, never a single one.
+3. **Values.** A percentage or a mean is withheld whenever its numerator or its denominator (its
+   n) is withheld, so a withheld count cannot be recovered as value × denominator.
+
+Known limits: complements within one row (denominator minus numerator, e.g. referrals *not*
+accepted) are not treated as cells; the same count shown in two different breakdowns is protected in
+each by the same deterministic rule but not cross-checked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+SYMBOL = "c"
+
+#: Breakdowns whose categories are periods (a time series), never parts of one published total.
+NON_ADDITIVE_BREAKDOWNS = {"financial_year", "quarter"}
+
+
+def _small(x: float, threshold: int) -> bool:
+    return not math.isnan(x) and 1 <= x <= threshold
+
+
+def _additive_sets(df: pd.DataFrame) -> list[list[tuple[int, str]]]:
+    """Lists of (row index, column) cells that add up to a total someone can see."""
+    sets: list[list[tuple[int, str]]] = []
+    keys = ["analysis", "measure", "scope", "breakdown"]
+    for (_, _, _, breakdown), rows in df.groupby(keys, sort=False):
+        if breakdown == "total":
+            continue
+        counts = rows["numerator"].isna() & rows["denominator"].isna() & (rows["unit"] == "count")
+        ratios = rows["numerator"].notna()
+        if counts.all():
+            sets.append([(i, "value") for i in rows.index])
+        elif ratios.all() and rows["unit"].eq("percent").all():
+            if rows["denominator"].nunique(dropna=False) == 1:
+                sets.append([(i, "numerator") for i in rows.index])
+            elif breakdown not in NON_ADDITIVE_BREAKDOWNS:
+                sets.append([(i, "denominator") for i in rows.index])
+    return sets
+
+
+def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The public version of ``metrics``: small counts and what would reveal them shown as ``c``.
+
+    Returns a new frame (the argument is not changed) with the same columns; the numerator,
+    denominator and value columns hold numbers or the string ``c``. ``threshold`` 0 withholds nothing.
+    """
+    df = metrics.copy()
+    numbers = {col: df[col].astype("float64") for col in ("numerator", "denominator", "value")}
+    is_count_row = (
+        numbers["numerator"].isna() & numbers["denominator"].isna() & (df["unit"] == "count")
+    )
+
+    withheld: set[tuple[int, str]] = set()
+    for col in ("numerator", "denominator"):
+        withheld |= {(i, col) for i, x in numbers[col].items() if _small(x, threshold)}
+    withheld |= {
+        (i, "value") for i, x in numbers["value"][is_count_row].items() if _small(x, threshold)
+    }
+
+    if threshold > 0:
+        sets = _additive_sets(df)
+        changed = True
+        while changed:
+            changed = False
+            for cells in sets:
+                while True:
+                    hidden = [c for c in cells if c in withheld]
+                    if not hidden:
+                        break
+                    hidden_sum = sum(numbers[col][i] for i, col in hidden)
+                    if len(hidden) >= 2 and hidden_sum > threshold:
+                        break
+                    visible = [
+                        c for c in cells
+                        if c not in withheld and numbers[c[1]][c[0]] > 0
+                    ]
+                    if not visible:
+                        break
+                    smallest = min(visible, key=lambda c: numbers[c[1]][c[0]])
+                    withheld.add(smallest)
+                    changed = True
+
+    # Values of ratios and means go with their numerator and denominator.
+    for i in df.index:
+        if not is_count_row[i] and ((i, "numerator") in withheld or (i, "denominator") in withheld):
+            withheld.add((i, "value"))
+
+    for col in ("numerator", "denominator", "value"):
+        column = numbers[col].astype(object).where(numbers[col].notna(), None)
+        for i, c in withheld:
+            if c == col:
+                column[i] = SYMBOL
+        df[col] = column
+    return df
