@@ -1,0 +1,167 @@
+"""Ingestion: the delivery's extracts (CSV or XLSX) into a new DuckDB warehouse.
+
+``ingest(raw_dir, db_path, key_file, run_id)`` finds the files by name prefix, checks them all
+(reporting every file problem at once as a ``PipelineError``), then reads each one as text in
+DuckDB, decodes it (dates, yes/no, codes, labels), pseudonymises IDs with a keyed hash, and writes
+``stg_<extract>``, ``<extract>``, ``load_log``, ``set_aside`` and ``ingest_notes``
+(docs/ARCHITECTURE.md). Rows that cannot be read are set aside with a reason; for every file
+rows read = rows loaded + rows set aside. Raw files are only read, never written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pipelines import ROOT, __version__
+from pipelines.errors import PipelineError
+from pipelines.ingest.discover import Note, discover, inspect
+
+__all__ = ["FileSummary", "IngestSummary", "ingest"]
+
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+@dataclasses.dataclass(frozen=True)
+class FileSummary:
+    """The figures of one file loaded."""
+
+    extract: str
+    file: str
+    format: str
+    encoding: str | None
+    sheet: str | None
+    rows_read: int
+    rows_loaded: int
+    rows_set_aside: int
+    columns_dropped: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSummary:
+    """What ``ingest`` loaded: one ``FileSummary`` per file, and the notes it wrote."""
+
+    db_path: Path
+    files: tuple[FileSummary, ...]
+    notes: tuple[Note, ...]
+
+    @property
+    def rows_set_aside(self) -> int:
+        return sum(f.rows_set_aside for f in self.files)
+
+    def file(self, extract: str) -> FileSummary | None:
+        return next((f for f in self.files if f.extract == extract), None)
+
+    def describe(self) -> str:
+        """A short terminal summary, one line per file."""
+        head = ("extract", "file", "read", "loaded", "set aside", "dropped", "encoding")
+        rows = [head] + [
+            (f.extract, f.file, f"{f.rows_read:,}", f"{f.rows_loaded:,}", f"{f.rows_set_aside:,}",
+             str(len(f.columns_dropped)), f.encoding or f"xlsx ({f.sheet})")
+            for f in self.files
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        right = {2, 3, 4, 5}
+        lines = ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                                  for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+                 for r in rows]
+        extra = []
+        if self.rows_set_aside:
+            extra.append(f"  {self.rows_set_aside:,} row(s) set aside: see the set_aside table "
+                         "(and the data quality report) for the row, column and reason.")
+        dropped = sorted({c for f in self.files for c in f.columns_dropped})
+        if dropped:
+            extra.append(f"  Columns outside the contract, not loaded: {', '.join(dropped)}.")
+        return "\n".join(lines + extra)
+
+
+def _code_version() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip() or __version__
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestSummary:
+    """Load the extracts in ``raw_dir`` into a new DuckDB database at ``db_path`` (replaced if present)."""
+    import duckdb
+
+    from pipelines.contract import extracts
+    from pipelines.ingest.keys import hmac_pads, load_or_create_key
+    from pipelines.ingest.stage import (
+        create_macros,
+        create_staging_table,
+        curate,
+        drop_temp,
+        sql_template,
+        stage_file,
+    )
+    
+
+    raw_dir = Path(raw_dir)
+    db_path = Path(db_path)
+    if not raw_dir.is_dir():
+        raise PipelineError(
+            f"The extracts folder {raw_dir} does not exist{' (it is a file)' if raw_dir.exists() else ''}. "
+            "Put the delivery's files in a folder such as data/raw/2013-02-01/ and pass it with --raw-dir."
+        )
+    chosen, notes, problems = discover(raw_dir)
+    workdir = Path(tempfile.mkdtemp(prefix="ingest-"))
+    try:
+        sources = inspect(chosen, workdir, problems) if not any(p.startswith("No file") for p in problems) else []
+        if problems:
+            raise PipelineError(
+                f"The extracts in {raw_dir} cannot be loaded ({len(problems)} problem(s)); nothing was loaded:\n"
+                + "\n".join(f"  - {p}" for p in problems)
+            )
+        key = load_or_create_key(Path(key_file))
+        ipad, opad = hmac_pads(key)
+
+        for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(db_path), config=DUCKDB_CONFIG)
+        try:
+            con.execute(f"SET temp_directory = '{workdir.as_posix()}'")
+            create_macros(con, ipad, opad)
+            con.execute(sql_template("tables.sql"))
+            con.execute("CREATE TEMP TABLE _set_aside AS SELECT * FROM set_aside LIMIT 0")
+            loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            version = _code_version()
+            summaries = []
+            all_notes = list(notes)
+            for source in sources:
+                create_staging_table(con, source.extract)
+                staged = stage_file(con, source)
+                all_notes.extend(source.notes)
+                all_notes.extend(staged.notes)
+                summaries.append(FileSummary(
+                    source.extract, source.name, source.format, source.encoding, source.sheet,
+                    staged.rows_read, staged.rows_loaded, staged.rows_set_aside, tuple(source.dropped)))
+                con.execute(
+                    "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, source.extract, source.name, source.sha256, source.format, source.encoding,
+                     staged.rows_read, staged.rows_loaded, staged.rows_set_aside, ", ".join(source.dropped),
+                     loaded_at, version],
+                )
+                curate(con, source.extract)
+            con.execute("INSERT INTO set_aside SELECT * FROM _set_aside ORDER BY file, \"row\"")
+            order = {name: i for i, name in enumerate(extracts())}
+            all_notes.sort(key=lambda n: (order.get(n.extract or "", len(order)), n.file or ""))
+            if all_notes:
+                con.executemany("INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
+                                [[n.extract, n.file, n.note_code, n.message] for n in all_notes])
+            drop_temp(con, "_src", "_raw", "_typed", "_set_aside")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        return IngestSummary(db_path, tuple(summaries), tuple(all_notes))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,34 @@
+-- Rows of one file that could not be read, one set_aside row per source row: the first problem
+-- in contract order, with the other columns at fault named in the reason.
+-- Placeholders: {source}, {problems} (one SELECT per column: _row, _ord, column, value,
+-- reason_code, reason). Parameters: $extract, $file.
+INSERT INTO set_aside
+WITH problems AS (
+    {problems}
+),
+
+per_row AS (
+    SELECT
+        _row,
+        list("column" ORDER BY _ord) AS columns,
+        list(value ORDER BY _ord) AS "values",
+        list(reason_code ORDER BY _ord) AS codes,
+        list(reason ORDER BY _ord) AS reasons
+    FROM problems
+    GROUP BY _row
+)
+
+SELECT
+    $extract AS extract,
+    $file AS file,
+    _row AS "row",
+    columns[1] AS "column",
+    "values"[1] AS value,
+    codes[1] AS reason_code,
+    reasons[1] || CASE
+        WHEN len(columns) > 1
+            THEN ' Other columns of this row that could not be read: ' || array_to_string(columns[2:], ', ') || '.'
+        ELSE ''
+    END AS reason
+FROM per_row
+ORDER BY _row;
