@@ -16,7 +16,7 @@ Conventions (decided once, here, for every analysis):
   package (subdivision ENG, so no Scottish or Northern Irish days; it has the 2011 royal wedding and
   the 2012 Diamond Jubilee), in a TEMP calendar table over the data's date range. "N working days
   after X" counts strictly after X; the deadline is the Nth of them and is met on or before it.
-- Only TEMP tables, views and macros (prefixed ``_m_``) are created, so a read-only connection works.
+- Only TEMP tables and macros (prefixed ``_m_``) are created, so a read-only connection works.
 - Row order is fixed (analysis, measure, scope, breakdown, category in code-list or date order), so
   the same inputs give a byte-identical CSV.
 """

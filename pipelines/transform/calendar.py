@@ -28,7 +28,7 @@ def bank_holidays(start_year: int, end_year: int) -> list[tuple[dt.date, str]]:
 
 
 def build_calendar(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> None:
-    """Create TEMP tables ``_m_bank_holidays`` and ``_m_calendar`` covering ``start``..``end``+margin."""
+    """Create TEMP tables ``_m_bank_holidays`` and ``_m_calendar`` (start to end + margin)."""
     end = end + dt.timedelta(days=MARGIN_DAYS)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_bank_holidays (d DATE, name VARCHAR)")
     rows = bank_holidays(start.year, end.year)

@@ -1,4 +1,4 @@
-"""``compute_metrics``: run the per-analysis SQL files and assemble the tidy ``metrics.csv`` table."""
+"""``compute_metrics``: run the per-analysis SQL files and assemble the ``metrics.csv`` table."""
 
 from __future__ import annotations
 
@@ -16,8 +16,17 @@ from pipelines.transform.calendar import build_calendar
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 METRICS_COLUMNS = [
-    "analysis", "measure", "scope", "breakdown", "category",
-    "numerator", "denominator", "value", "unit", "period_start", "period_end",
+    "analysis",
+    "measure",
+    "scope",
+    "breakdown",
+    "category",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "period_start",
+    "period_end",
 ]
 
 #: Analyses in output order, with the warehouse tables each needs. Workforce is optional: it runs
@@ -35,21 +44,59 @@ SCOPE_ORDER = ["DAT", "PREVENTION", "FST", "IFST", "FASS", "IFSS", "CPR", "WORKF
 
 #: Measures in the order METRICS.md lists them.
 MEASURE_ORDER = [
-    "received", "accepted",
-    "families_served", "escalated", "paired", "mean_risk_reduction", "risk_reduced",
-    "domain_change", "mean_start_risk",
-    "re_referral_12m", "prior_referrals", "outcome", "decision_timely", "lateral_checks",
-    "child_seen", "rereferred_6m", "rereferred_12m",
-    "registrations", "re_registration", "on_register", "icpc_timely", "core_group_timely",
+    "received",
+    "accepted",
+    "families_served",
+    "escalated",
+    "paired",
+    "mean_risk_reduction",
+    "risk_reduced",
+    "domain_change",
+    "mean_start_risk",
+    "re_referral_12m",
+    "prior_referrals",
+    "outcome",
+    "decision_timely",
+    "lateral_checks",
+    "child_seen",
+    "rereferred_6m",
+    "rereferred_12m",
+    "registrations",
+    "re_registration",
+    "on_register",
+    "icpc_timely",
+    "core_group_timely",
     "review_timely",
-    "posts", "vacancy_rate", "agency_cover", "long_term_sick", "caseload_mean",
-    "caseload_median", "caseload_min", "caseload_max", "experience", "turnover",
+    "posts",
+    "vacancy_rate",
+    "agency_cover",
+    "long_term_sick",
+    "caseload_mean",
+    "caseload_median",
+    "caseload_min",
+    "caseload_max",
+    "experience",
+    "turnover",
 ]
 
 BREAKDOWN_ORDER = [
-    "total", "source_group", "age_band", "reason", "case_status", "primary_substance",
-    "referral_type", "domain", "quarter", "financial_year", "count_band", "outcome", "category",
-    "time_since_deregistration", "team", "role", "band",
+    "total",
+    "source_group",
+    "age_band",
+    "reason",
+    "case_status",
+    "primary_substance",
+    "referral_type",
+    "domain",
+    "quarter",
+    "financial_year",
+    "count_band",
+    "outcome",
+    "category",
+    "time_since_deregistration",
+    "team",
+    "role",
+    "band",
 ]
 
 #: Category order per breakdown: a contract code list (by name) or a fixed list. Breakdowns not

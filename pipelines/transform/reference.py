@@ -23,8 +23,11 @@ def load_reference(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.DataFram
     tables = {}
     for name in ("benchmarks", "targets"):
         tables[name] = pd.read_csv(
-            reference_dir / f"{name}.csv", dtype={"category": str}, keep_default_na=False,
-            na_values={"value": [""], "green": [""], "amber": [""]}, comment="#",
+            reference_dir / f"{name}.csv",
+            dtype={"category": str},
+            keep_default_na=False,
+            na_values={"value": [""], "green": [""], "amber": [""]},
+            comment="#",
         )
     return tables
 
@@ -41,8 +44,10 @@ def rag_status(value: float | None, direction: str, green: float, amber: float |
     better = (lambda v, t: v >= t) if direction == "higher_better" else (lambda v, t: v <= t)
     if better(value, green):
         return "GREEN"
-    if amber is not None and not (isinstance(amber, float) and math.isnan(amber)) and better(
-        value, amber
+    if (
+        amber is not None
+        and not (isinstance(amber, float) and math.isnan(amber))
+        and better(value, amber)
     ):
         return "AMBER"
     return "RED"

@@ -1,4 +1,4 @@
-"""Statistical disclosure control for the public outputs (PRODUCT.md): ``suppress(metrics, threshold)``.
+"""Statistical disclosure control for public outputs (PRODUCT.md): ``suppress(metrics, threshold)``.
 
 The rule, applied to the tidy metrics table (one row per figure):
 
@@ -69,7 +69,8 @@ def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """The public version of ``metrics``: small counts and what would reveal them shown as ``c``.
 
     Returns a new frame (the argument is not changed) with the same columns; the numerator,
-    denominator and value columns hold numbers or the string ``c``. ``threshold`` 0 withholds nothing.
+    denominator and value columns hold numbers or the string ``c``; ``threshold`` 0 withholds
+    nothing.
     """
     df = metrics.copy()
     numbers = {col: df[col].astype("float64") for col in ("numerator", "denominator", "value")}
@@ -97,10 +98,7 @@ def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
                     hidden_sum = sum(numbers[col][i] for i, col in hidden)
                     if len(hidden) >= 2 and hidden_sum > threshold:
                         break
-                    visible = [
-                        c for c in cells
-                        if c not in withheld and numbers[c[1]][c[0]] > 0
-                    ]
+                    visible = [c for c in cells if c not in withheld and numbers[c[1]][c[0]] > 0]
                     if not visible:
                         break
                     smallest = min(visible, key=lambda c: numbers[c[1]][c[0]])
