@@ -10,35 +10,63 @@ from pathlib import Path
 import pandas as pd
 
 
-def format_cell(value: object) -> str:
-    """One cell as text: blanks for missing, whole numbers without a decimal point, other floats
-    as ``repr`` (the shortest string that round-trips, so unrounded and identical on every run),
-    anything else (codes, dates, the suppression symbol ``c``) as it is."""
+def _is_blank(value: object) -> bool:
     if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def format_cell(value: object, whole: bool = True) -> str:
+    """One cell as text.
+
+    Blank for missing; a number as an integer when ``whole`` and it is integral (counts), else
+    as ``repr(float)`` (the shortest text that reads back to the same float: unrounded, and the
+    same on every run); anything else (codes, dates, the suppression symbol ``c``) as it is.
+    """
+    if _is_blank(value):
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, (int, float)) or hasattr(value, "dtype"):
-        number = float(value)  # numpy scalars included
-        if math.isnan(number):
-            return ""
-        if number.is_integer() and abs(number) < 2**53:
-            return str(int(number))
-        return repr(number)
-    return str(value)
+    try:
+        number = float(value)  # Python and numpy numbers
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(number):
+        return ""
+    if whole and number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
 
 
 def write_metrics(df: pd.DataFrame, path: Path | str) -> Path:
-    """Write ``df`` as UTF-8 CSV with ``\\n`` line endings, minimal quoting and fixed number format.
+    """Write ``df`` as UTF-8 CSV, ``\\n`` line endings, minimal quoting, fixed number format.
 
-    The same frame always gives the same bytes. Cells that a spreadsheet would read as a formula
-    cannot occur: every column is a code, a date or a number.
+    numerator and denominator are written as whole numbers when integral (they are counts; the
+    turnover denominator, a mean, keeps its fraction). value is a whole number on count rows
+    (blank numerator and denominator, unit ``count``) and ``repr(float)`` otherwise, so a
+    percentage of exactly 50 is ``50.0`` and an unrounded one ``33.333333333333336``. The same
+    frame always gives the same bytes. No cell can start a spreadsheet formula: every column is a
+    code, a date or a number.
     """
     path = Path(path)
+    columns = list(df.columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([str(c) for c in df.columns])
+    writer.writerow([str(c) for c in columns])
+    position = {c: k for k, c in enumerate(columns)}
     for row in df.itertuples(index=False, name=None):
-        writer.writerow([format_cell(v) for v in row])
+        count_row = (
+            "unit" in position
+            and row[position["unit"]] == "count"
+            and all(
+                _is_blank(row[position[c]]) for c in ("numerator", "denominator") if c in position
+            )
+        )
+        cells = []
+        for name, value in zip(columns, row, strict=True):
+            cells.append(format_cell(value, whole=(name != "value" or count_row)))
+        writer.writerow(cells)
     path.write_bytes(buffer.getvalue().encode("utf-8"))
     return path
