@@ -1,0 +1,441 @@
+"""Runs the rules of ``rules.yaml`` over a warehouse and collects findings (one per cell at fault).
+
+Row-level rules run in Great Expectations 1.x over pandas frames read from DuckDB in bounded
+batches (GX through SQLAlchemy on DuckDB fails; see PRODUCT.md "Known traps"); rules that need the
+whole table (uniqueness, cross-table, shares) are DuckDB queries. Either way a finding carries the
+file, the Excel row, the column and the value, never a pseudonymised ID or a date of birth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.contract import extracts
+from pipelines.validate.rules import Rule, render_sql, resolve, text
+from pipelines.validate.sources import file_column_letters
+
+FINDING_COLUMNS = [
+    "file", "row", "column_letter", "column", "value", "rule", "severity", "message",
+    "how_to_fix", "extract", "reference",
+]
+WITHHELD = "<withheld>"
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+INTERNAL_RULE = "VAL-001"
+
+# DuckDB types each contract type may have in a staging table.
+_TYPES = {
+    "text": {"VARCHAR"},
+    "id": {"VARCHAR"},
+    "record_id": {"VARCHAR"},
+    "code": {"VARCHAR"},
+    "code_list": {"VARCHAR[]"},
+    "date": {"DATE"},
+    "yesno": {"BOOLEAN"},
+    "integer": {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"},
+}
+_PAIR_KEYS = ("column_A", "column_B")
+
+
+def reference_column(extract: str) -> str | None:
+    """The column holding the source system's own reference for a row (never a pseudonymised ID)."""
+    spec = extracts()[extract]
+    for column in spec.get("key") or []:
+        if spec["columns"][column]["type"] == "record_id":
+            return column
+    return None
+
+
+def withheld(extract: str | None, column: str | None) -> bool:
+    """True for columns whose values never leave the warehouse: pseudonymised IDs, dates of birth."""
+    if not extract or not column or extract not in extracts():
+        return column == "date_of_birth"
+    spec = extracts()[extract]["columns"].get(column) or {}
+    return column == "date_of_birth" or spec.get("type") == "id"
+
+
+def format_value(value: Any) -> str:
+    """A value as the data officer would type it: dates ISO, whole numbers without '.0'."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (list, tuple)):
+        return ";".join(format_value(v) for v in value)
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return format_value(value.item())
+    text_value = str(value)
+    if re.fullmatch(r"\d{4}-\d\d-\d\dT00:00:00(\.0+)?", text_value):
+        return text_value[:10]
+    return text_value
+
+
+class Collector:
+    """Findings as plain records; made into one frame at the end."""
+
+    def __init__(self, rules: Iterable[Rule], params: dict[str, Any]) -> None:
+        self.rules = {r.code: r for r in rules}
+        self.params = params
+        self.records: list[dict[str, Any]] = []
+
+    def add(self, rule: str, *, extract: str | None, file: str | None, row: Any = None,
+            column: str | None = None, value: Any = None, reference: Any = None,
+            detail: str | None = None) -> None:
+        spec = self.rules[rule]
+        value_text = format_value(value)
+        if value_text and withheld(extract, column):
+            value_text = WITHHELD
+        ref_text = format_value(reference)
+        message = text(spec.message, self.params)
+        if detail:
+            message = f"{message} {detail}"
+        self.records.append({
+            "file": file or "",
+            "row": None if row is None or (isinstance(row, float) and math.isnan(row)) else int(row),
+            "column_letter": "",
+            "column": column or "",
+            "value": value_text,
+            "rule": rule,
+            "severity": spec.severity,
+            "message": message,
+            "how_to_fix": text(spec.how_to_fix, self.params),
+            "extract": extract or "",
+            "reference": ref_text,
+        })
+
+    def internal(self, extract: str | None, file: str | None, what: str, exc: BaseException | str) -> None:
+        """A check that could not run is itself an error: nothing is skipped silently."""
+        self.add(INTERNAL_RULE, extract=extract, file=file,
+                 detail=f"Check: {what}. Reason: {str(exc).splitlines()[0][:300]}")
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.records, columns=FINDING_COLUMNS)
+        df["row"] = df["row"].astype("Int64")
+        return df
+
+
+# ---------------------------------------------------------------------------------------------
+# The warehouse as it is
+# ---------------------------------------------------------------------------------------------
+
+
+def table_columns(con: Any) -> dict[str, dict[str, str]]:
+    """Table name -> {column: DuckDB type} for the main schema."""
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+    ).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        out.setdefault(table, {})[column] = str(dtype).upper()
+    return out
+
+
+def files_by_extract(con: Any, tables: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+    if "load_log" not in tables:
+        return {}
+    out: dict[str, list[str]] = {}
+    for extract, file in con.execute("SELECT extract, file FROM load_log ORDER BY extract, file").fetchall():
+        out.setdefault(extract, []).append(file)
+    return out
+
+
+def check_schema(rules: dict[str, Rule], tables: dict[str, dict[str, str]],
+                 files: dict[str, list[str]], add: Collector) -> dict[str, set[str]]:
+    """Contract tables and columns present with the right types; returns the usable columns."""
+    by_part = {r.part: r.code for r in rules.values() if r.check == "schema"}
+    usable: dict[str, set[str]] = {}
+    for extract, spec in extracts().items():
+        table = f"stg_{extract}"
+        file = "; ".join(files.get(extract, [])) or None
+        if table not in tables:
+            if spec.get("required") and "missing_table" in by_part:
+                add.add(by_part["missing_table"], extract=extract, file=file,
+                        detail=f"There is no {table} table in the warehouse.")
+            continue
+        have = tables[table]
+        ok: set[str] = set()
+        for column, cspec in [*spec["columns"].items(), ("_file", {"type": "text"}),
+                              ("_row", {"type": "integer"})]:
+            if column not in have:
+                if "missing_column" in by_part:
+                    add.add(by_part["missing_column"], extract=extract, file=file, column=column,
+                            detail=f"Column {column} is missing from {table}.")
+                continue
+            if have[column] not in _TYPES[cspec["type"]]:
+                if "wrong_type" in by_part:
+                    add.add(by_part["wrong_type"], extract=extract, file=file, column=column,
+                            detail=f"{table}.{column} is {have[column]}, expected "
+                                   f"{' or '.join(sorted(_TYPES[cspec['type']]))}.")
+                continue
+            ok.add(column)
+        usable[extract] = ok
+    return usable
+
+
+def check_set_aside(con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]],
+                    add: Collector) -> None:
+    """Every row ingest set aside is an error finding, under the rule for its reason."""
+    if "set_aside" not in tables:
+        return
+    aside = [r for r in rules.values() if r.check == "set_aside"]
+    fallback = next((r.code for r in aside if "*" in r.reasons), None)
+    by_reason = {reason: r.code for r in aside for reason in r.reasons if reason != "*"}
+    query = ('SELECT extract, file, "row", "column", value, reason_code, reason FROM set_aside '
+             'ORDER BY extract, file, "row", "column"')
+    for extract, file, row, column, value, reason_code, reason in con.execute(query).fetchall():
+        code = by_reason.get(str(reason_code).upper(), fallback)
+        if code is None:
+            continue
+        add.add(code, extract=extract, file=file, row=row, column=column, value=value,
+                detail=f"Ingest: {reason}" if reason else None)
+
+
+def check_notes(con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]],
+                add: Collector) -> None:
+    """Decisions ingest reported, as warnings or information."""
+    if "ingest_notes" not in tables:
+        return
+    noted = [r for r in rules.values() if r.check == "note"]
+    fallback = next((r.code for r in noted if "*" in r.notes), None)
+    by_code = {n: r.code for r in noted for n in r.notes if n != "*"}
+    query = ("SELECT extract, file, note_code, message FROM ingest_notes "
+             "ORDER BY extract NULLS FIRST, file NULLS FIRST, note_code, message")
+    for extract, file, note_code, message in con.execute(query).fetchall():
+        code = by_code.get(str(note_code).upper(), fallback)
+        if code is None:
+            continue
+        add.add(code, extract=extract, file=file, detail=message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Great Expectations over batches of each staging table
+# ---------------------------------------------------------------------------------------------
+
+
+def row_condition(spec: dict[str, Any]) -> Any:
+    """A GX Condition from its rules.yaml form: {column, op, value} or {column, is_null}."""
+    from great_expectations.expectations.row_conditions import Column
+
+    column = Column(spec["column"])
+    if "is_null" in spec:
+        return column.is_null() if spec["is_null"] else column.is_not_null()
+    ops = {"==": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
+           ">": column.__gt__, ">=": column.__ge__}
+    return ops[spec["op"]](spec["value"])
+
+
+def _gx_context() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network calls from a council laptop
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # progress bars are cosmetic; older/newer layouts of the config differ
+        pass
+    return context
+
+
+def build_suite(gx: Any, gxe: Any, extract: str, rules: list[Rule], params: dict[str, Any],
+                usable: set[str]) -> tuple[Any, set[str]]:
+    """One ExpectationSuite for one extract (one expectation per rule and column)."""
+    suite = gx.ExpectationSuite(name=f"{extract}_suite")
+    needed: set[str] = set()
+    for rule in rules:
+        cls = getattr(gxe, str(rule.expectation))
+        for column in rule.columns:
+            kwargs = resolve(dict(rule.kwargs), params, column=column, extract=extract)
+            if not any(k in kwargs for k in _PAIR_KEYS):
+                kwargs["column"] = column
+            used = {kwargs[k] for k in ("column", *_PAIR_KEYS) if k in kwargs}
+            if isinstance(kwargs.get("row_condition"), dict):
+                used.add(kwargs["row_condition"]["column"])
+                kwargs["row_condition"] = row_condition(kwargs["row_condition"])
+            if not used <= usable:
+                continue  # the schema check has already reported the missing or mistyped column
+            needed |= used
+            meta = {"rule": rule.code, "column": column}
+            suite.add_expectation(cls(**kwargs, meta=meta))
+    return suite, needed
+
+
+def run_gx(con: Any, rules: dict[str, Rule], params: dict[str, Any], usable: dict[str, set[str]],
+           batch_rows: int, add: Collector, timings: dict[str, float]) -> None:
+    gx_rules: dict[str, list[Rule]] = {}
+    for rule in rules.values():
+        if rule.check == "gx" and rule.extract in usable:
+            gx_rules.setdefault(rule.extract, []).append(rule)
+    if not gx_rules:
+        return
+    t0 = time.perf_counter()
+    context = _gx_context()
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    timings["gx_import"] = time.perf_counter() - t0
+    source = context.data_sources.add_pandas("warehouse")
+    for extract, ext_rules in gx_rules.items():
+        t1 = time.perf_counter()
+        ok = usable[extract]
+        if not {"_file", "_row"} <= ok:
+            continue
+        suite, needed = build_suite(gx, gxe, extract, ext_rules, params, ok)
+        if not suite.expectations:
+            continue
+        suite = context.suites.add(suite)
+        batch_def = source.add_dataframe_asset(extract).add_batch_definition_whole_dataframe("all")
+        reference = reference_column(extract)
+        index = ["_file", "_row"] + ([reference] if reference and reference in ok else [])
+        columns = sorted(needed | set(index))
+        select = ", ".join(f'"{c}"' for c in columns)
+        reader = con.sql(f'SELECT {select} FROM "stg_{extract}" ORDER BY _file, _row').to_arrow_reader(
+            batch_rows)
+        n_batches = 0
+        for record_batch in reader:
+            if record_batch.num_rows == 0:
+                continue
+            n_batches += 1
+            frame = record_batch.to_pandas(date_as_object=False)
+            result = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(
+                suite,
+                result_format={
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": index,
+                    "return_unexpected_index_query": False,
+                },
+            )
+            _collect_gx(result.to_json_dict(), extract, reference, add)
+            del frame, result
+        timings[f"gx_{extract}"] = time.perf_counter() - t1
+        timings[f"gx_{extract}_batches"] = n_batches
+
+
+def _collect_gx(result: dict[str, Any], extract: str, reference: str | None, add: Collector) -> None:
+    for item in result.get("results", []):
+        config = item.get("expectation_config") or {}
+        meta = config.get("meta") or {}
+        code, column = meta.get("rule"), meta.get("column")
+        kwargs = config.get("kwargs") or {}
+        exc = item.get("exception_info") or {}
+        if exc.get("raised_exception") or any(
+            isinstance(v, dict) and v.get("raised_exception") for v in exc.values()
+        ):
+            message = exc.get("exception_message") or next(
+                (v.get("exception_message") for v in exc.values()
+                 if isinstance(v, dict) and v.get("exception_message")), "unknown error")
+            add.internal(extract, None, f"{code} ({config.get('type')}) on {column}", message)
+            continue
+        if item.get("success"):
+            continue
+        others = [kwargs[k] for k in _PAIR_KEYS if k in kwargs and kwargs[k] != column]
+        for hit in (item.get("result") or {}).get("unexpected_index_list") or []:
+            detail = None
+            if others:
+                other = others[0]
+                other_value = WITHHELD if withheld(extract, other) else format_value(hit.get(other))
+                detail = f"({other} is {other_value or 'blank'}.)"
+            add.add(code, extract=extract, file=hit.get("_file"), row=hit.get("_row"), column=column,
+                    value=hit.get(column), reference=hit.get(reference) if reference else None,
+                    detail=detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# SQL rules over whole tables
+# ---------------------------------------------------------------------------------------------
+
+
+def staged_counts_sql(tables: dict[str, dict[str, str]]) -> str:
+    parts = [
+        f"SELECT '{e}' AS extract, _file AS file, count(*) AS n FROM \"stg_{e}\" GROUP BY _file"
+        for e in extracts()
+        if f"stg_{e}" in tables and "_file" in tables[f"stg_{e}"]
+    ]
+    return " UNION ALL ".join(parts) or (
+        "SELECT NULL::VARCHAR AS extract, NULL::VARCHAR AS file, 0 AS n WHERE false")
+
+
+def run_sql(con: Any, rules: dict[str, Rule], params: dict[str, Any],
+            tables: dict[str, dict[str, str]], usable: dict[str, set[str]],
+            files: dict[str, list[str]], add: Collector) -> None:
+    extra = {"staged_counts": staged_counts_sql(tables)}
+    for rule in rules.values():
+        if rule.check != "sql":
+            continue
+        if rule.extract == "*":
+            if "load_log" not in tables or "set_aside" not in tables:
+                continue
+        else:
+            needed = [rule.extract, *rule.tables]
+            if any(e not in usable for e in needed):
+                continue  # an optional extract not delivered, or a required one already reported
+            spec_columns = {e: set(extracts()[e]["columns"]) | {"_file", "_row"} for e in needed}
+            if any(spec_columns[e] - usable[e] for e in needed):
+                continue  # a column is missing or mistyped: SCH-001/SCH-002 already say which
+        try:
+            cursor = con.execute(render_sql(rule, params, extra))
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        except Exception as exc:  # duckdb.Error and template errors alike
+            add.internal(None if rule.extract == "*" else rule.extract,
+                         "; ".join(files.get(rule.extract, [])) or None, rule.code, exc)
+            continue
+        default_column = rule.columns[0] if rule.columns else None
+        for values in rows:
+            rec = dict(zip(names, values, strict=True))
+            add.add(rule.code, extract=rec.get("extract") or rule.extract, file=rec.get("file"),
+                    row=rec.get("row"), column=rec.get("column") or default_column,
+                    value=rec.get("value"), reference=rec.get("reference"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Column letters and order
+# ---------------------------------------------------------------------------------------------
+
+
+def add_column_letters(findings: pd.DataFrame, raw_dir: Path) -> pd.DataFrame:
+    """The Excel letter of each finding's column in its source file (read from the header row)."""
+    out = findings.copy()
+    cache: dict[tuple[str, str], dict[str, str]] = {}
+    letters = []
+    for extract, file, column in zip(out["extract"], out["file"], out["column"], strict=True):
+        if not (extract in extracts() and file and column and ";" not in file):
+            letters.append("")
+            continue
+        key = (extract, file)
+        if key not in cache:
+            cache[key] = file_column_letters(raw_dir, extract, file)
+        letters.append(cache[key].get(column, ""))
+    out["column_letter"] = letters
+    return out
+
+
+def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """Deterministic order: severity, rule, extract, file, row (blank first), column, value."""
+    if findings.empty:
+        return findings.reset_index(drop=True)
+    key = findings.assign(
+        _sev=findings["severity"].map(SEVERITY_ORDER).fillna(9),
+        _row=findings["row"].fillna(-1).astype("int64"),
+    )
+    key = key.sort_values(["_sev", "rule", "extract", "file", "_row", "column", "value", "reference",
+                           "message"], kind="mergesort")
+    return key.drop(columns=["_sev", "_row"]).reset_index(drop=True)
