@@ -1,0 +1,220 @@
+"""Public outputs: suppression (PRODUCT.md statistical disclosure control) and byte-stable CSV."""
+
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+
+from pipelines.contract import codes
+from pipelines.transform import METRICS_COLUMNS, compute_metrics, suppress, write_metrics
+from tests.fixtures.metrics.helpers import config, insert, warehouse
+
+C = "c"
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """Rows of (measure, breakdown, category, numerator, denominator, value, unit)."""
+    df = pd.DataFrame(
+        [("referrals", m, "DAT", b, c, n, d, v, u, "2012-04-01", "2012-12-31")
+         for m, b, c, n, d, v, u in rows],
+        columns=METRICS_COLUMNS,
+    )
+    for col in ("numerator", "denominator", "value"):
+        df[col] = df[col].astype("float64")
+    return df
+
+
+def _share_rows(measure, breakdown, parts: dict[str, int], denominator: int):
+    return [(measure, breakdown, k, n, denominator, 100 * n / denominator, "percent")
+            for k, n in parts.items()]
+
+
+def test_primary_and_secondary_suppression_by_hand():
+    nan = float("nan")
+    df = _frame([
+        ("received", "total", "all", nan, nan, 40, "count"),
+        *_share_rows("received", "source_group",
+                     {"SCHOOLS": 10, "HEALTH": 3, "POLICE": 7, "LEGAL": 20, "HOUSING": 0}, 40),
+        *_share_rows("received", "age_band", {"0-2": 2, "3-5": 2, "6-8": 36}, 40),
+        *_share_rows("received", "reason", {"PARENTING": 15, "OTHER": 25}, 40),
+    ])
+    before = df.copy()
+    out = suppress(df, 4)
+    pd.testing.assert_frame_equal(df, before)  # the argument is not changed
+    sg = out[out["breakdown"] == "source_group"].set_index("category")
+    # HEALTH 3 is withheld; the next smallest non-zero (POLICE 7) too; zero stays 0
+    assert sg.loc["HEALTH", "numerator"] == C and sg.loc["HEALTH", "value"] == C
+    assert sg.loc["POLICE", "numerator"] == C and sg.loc["POLICE", "value"] == C
+    assert sg.loc["SCHOOLS", "numerator"] == 10 and sg.loc["LEGAL", "numerator"] == 20
+    assert sg.loc["HOUSING", "numerator"] == 0 and sg.loc["HOUSING", "value"] == 0
+    assert (sg["denominator"] == 40).all()
+    # two cells of 2 add up to 4, itself a small count: the 36 is withheld as well
+    ab = out[out["breakdown"] == "age_band"]
+    assert list(ab["numerator"]) == [C, C, C]
+    # nothing small: nothing withheld
+    assert list(out[out["breakdown"] == "reason"]["numerator"]) == [15, 25]
+    assert out.loc[0, "value"] == 40
+
+
+def test_small_denominators_and_count_breakdowns():
+    nan = float("nan")
+    df = _frame([
+        ("received", "total", "all", nan, nan, 3, "count"),
+        *_share_rows("received", "source_group", {"SCHOOLS": 3}, 3),
+        ("accepted", "referral_type", "NEW", 27, 30, 90.0, "percent"),
+        ("accepted", "referral_type", "CONSULTATION", 8, 9, 800 / 9, "percent"),
+        ("accepted", "referral_type", "ADVICE", 2, 2, 100.0, "percent"),
+        ("posts", "total", "all", nan, nan, 17, "count"),
+        ("posts", "team", "A", nan, nan, 5, "count"),
+        ("posts", "team", "B", nan, nan, 3, "count"),
+        ("posts", "team", "C", nan, nan, 9, "count"),
+        ("caseload_mean", "team", "B", nan, 3, 21.5, "count"),
+        ("lateral_checks", "total", "all", 0, 3, 0.0, "percent"),
+    ])
+    out = suppress(df, 4).set_index(["measure", "breakdown", "category"])
+    assert out.loc[("received", "total", "all"), "value"] == C
+    assert list(out.loc[("received", "source_group", "SCHOOLS")][
+        ["numerator", "denominator", "value"]]) == [C, C, C]
+    # ADVICE 2 of 2 withheld; the smallest other denominator (9) goes too, with its value
+    assert out.loc[("accepted", "referral_type", "ADVICE"), "value"] == C
+    assert out.loc[("accepted", "referral_type", "CONSULTATION"), "denominator"] == C
+    assert out.loc[("accepted", "referral_type", "CONSULTATION"), "value"] == C
+    assert out.loc[("accepted", "referral_type", "NEW"), "value"] == 90.0
+    # team B (3 posts) withheld and team A (5) as well, so 17 - 9 reveals neither
+    assert out.loc[("posts", "team", "B"), "value"] == C
+    assert out.loc[("posts", "team", "A"), "value"] == C
+    assert out.loc[("posts", "team", "C"), "value"] == 9
+    # a mean over 3 posts is withheld with its n
+    assert out.loc[("caseload_mean", "team", "B"), "value"] == C
+    # 0 of 3: the zero stays, the small denominator and the value go
+    row = out.loc[("lateral_checks", "total", "all")]
+    assert (row["numerator"], row["denominator"], row["value"]) == (0, C, C)
+
+
+def _random_warehouse(seed: int, shuffle: bool = False):
+    """A random but valid warehouse of a few dozen referrals: small counts everywhere."""
+    rnd = random.Random(seed)
+    sources, bands = codes("referral_source"), codes("age_band")
+    dat_rows, ifss_rows = [], []
+    for i in range(rnd.randint(20, 80)):
+        date = f"2012-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
+        dat_rows.append({
+            "referral_id": f"D{i}", "child_id": f"C{rnd.randint(0, 30)}", "referral_date": date,
+            "decision_date": date, "referral_source": rnd.choice(sources),
+            "age_band": rnd.choice(bands), "outcome": rnd.choice(codes("dat_outcome")),
+            "lateral_checks": rnd.choice([True, False, None]),
+        })
+    for i in range(rnd.randint(10, 50)):
+        date = f"2012-{rnd.randint(4, 12):02d}-{rnd.randint(1, 28):02d}"
+        service = rnd.choice(codes("ifss_service"))
+        ifss_rows.append({
+            "ifss_referral_id": f"I{i}", "family_id": f"F{i}", "service": service,
+            "referral_date": date, "referral_source": rnd.choice(sources),
+            "referring_team": rnd.choice([None, *codes("referring_team")]),
+            "referral_type": rnd.choice(codes("referral_type")),
+            "referral_reason": rnd.choice([None, *codes("referral_reason")]),
+            "case_status": rnd.choice(codes("case_status")),
+            "primary_substance": rnd.choice(codes("primary_substance")) if service == "IFST"
+            else None,
+            "accepted": rnd.choice([True, False]), "age_band": rnd.choice(bands),
+        })
+    if shuffle:
+        rnd.shuffle(dat_rows)
+        rnd.shuffle(ifss_rows)
+    con = warehouse()
+    insert(con, "dat_referrals", dat_rows)
+    insert(con, "ifss_referrals", ifss_rows)
+    return con
+
+
+def _withheld(x) -> bool:
+    return isinstance(x, str) and x == C
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("threshold", [2, 4])
+def test_no_withheld_cell_can_be_recovered(seed, threshold):
+    metrics = compute_metrics(_random_warehouse(seed), config())
+    public = suppress(metrics, threshold)
+    assert list(public.columns) == METRICS_COLUMNS
+    count_row = metrics["numerator"].isna() & metrics["denominator"].isna() & (
+        metrics["unit"] == "count")
+    for i in metrics.index:
+        cells = ["numerator", "denominator"] + (["value"] if count_row[i] else [])
+        for col in cells:
+            x = metrics.at[i, col]
+            if 1 <= x <= threshold:  # NaN compares False
+                assert _withheld(public.at[i, col]), (metrics.loc[i].to_dict(), col)
+            elif x == 0:
+                assert public.at[i, col] == 0
+        if not count_row[i] and (
+            _withheld(public.at[i, "numerator"]) or _withheld(public.at[i, "denominator"])
+        ):
+            assert _withheld(public.at[i, "value"])
+    # Within every breakdown whose categories add up to a published total, total - visible
+    # categories is never a single withheld cell.
+    checked = 0
+    for key, group in public.groupby(["analysis", "measure", "scope", "breakdown"]):
+        if key[3] == "total":
+            continue
+        original = metrics.loc[group.index]
+        if (original["numerator"].notna().all() and original["denominator"].nunique() == 1
+                and original["numerator"].sum() == original["denominator"].iloc[0]):
+            column = "numerator"  # shares adding up to their common denominator
+            total_hidden = _withheld(group["denominator"].iloc[0])
+        elif original["numerator"].isna().all() and original["denominator"].isna().all():
+            column = "value"  # counts adding up to the total row
+            total = public[(public["analysis"] == key[0]) & (public["measure"] == key[1])
+                           & (public["scope"] == key[2]) & (public["breakdown"] == "total")]
+            if total.empty:
+                continue
+            total_hidden = _withheld(total["value"].iloc[0])
+        else:
+            continue
+        checked += 1
+        hidden = [i for i in group.index if _withheld(group.at[i, column])]
+        if len(hidden) == 1:
+            assert total_hidden, (key, group[column].tolist())
+        if hidden and not total_hidden and original.loc[hidden, column].sum() <= threshold:
+            # a small withheld sum is only allowed when there is nothing left to withhold
+            assert all(_withheld(group.at[i, column]) or original.at[i, column] == 0
+                       for i in group.index), key
+    assert checked >= 5
+
+
+def test_write_twice_same_bytes_whatever_the_input_order(tmp_path):
+    a = compute_metrics(_random_warehouse(7), config())
+    b = compute_metrics(_random_warehouse(7, shuffle=True), config())
+    write_metrics(a, tmp_path / "a.csv")
+    write_metrics(a, tmp_path / "a2.csv")
+    write_metrics(b, tmp_path / "b.csv")
+    raw = (tmp_path / "a.csv").read_bytes()
+    assert raw == (tmp_path / "a2.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    write_metrics(suppress(a, 4), tmp_path / "p.csv")
+    write_metrics(suppress(b, 4), tmp_path / "q.csv")
+    assert (tmp_path / "p.csv").read_bytes() == (tmp_path / "q.csv").read_bytes()
+    text = raw.decode("utf-8")
+    assert "\r" not in text and text.endswith("\n")
+    assert text.splitlines()[0] == ",".join(METRICS_COLUMNS)
+
+
+def test_number_format(tmp_path):
+    nan = float("nan")
+    df = _frame([
+        ("received", "total", "all", nan, nan, 434, "count"),
+        ("received", "source_group", "SCHOOLS", 1, 3, 100 / 3, "percent"),
+        ("received", "source_group", "POLICE", 1, 2, 50.0, "percent"),
+        ("received", "age_band", "0-2", 0, 0, nan, "percent"),
+    ])
+    write_metrics(df, tmp_path / "m.csv")
+    lines = (tmp_path / "m.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[1] == "referrals,received,DAT,total,all,,,434,count,2012-04-01,2012-12-31"
+    assert lines[2].split(",")[5:9] == ["1", "3", "33.333333333333336", "percent"]
+    assert lines[3].split(",")[5:9] == ["1", "2", "50.0", "percent"]
+    assert lines[4].split(",")[5:9] == ["0", "0", "", "percent"]
+    write_metrics(suppress(df, 4), tmp_path / "p.csv")
+    lines = (tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[2].split(",")[5:8] == ["c", "c", "c"]
+    assert lines[1].split(",")[7] == "434"
