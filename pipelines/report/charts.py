@@ -1,0 +1,237 @@
+"""Charts: Altair specs rendered to inline SVG offline (vl-convert), Analysis Function palette.
+
+Chart data is built only from figures that are shown in public: a withheld (``c``) or blank value
+is left out of the data entirely (it is listed by name in the caption instead), so no withheld
+number can reach the SVG. Every chart gets a text alternative (``role="img"`` and ``aria-label``
+on the SVG, and a ``figcaption``) and is drawn with value labels, dash patterns and point shapes so
+nothing depends on colour alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Sequence
+
+import altair as alt
+
+from pipelines.report.tables import esc
+
+#: UK Government Analysis Function categorical palette, in the recommended order.
+PALETTE = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
+DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3], [10, 2]]
+SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"]
+FONT = "Arial, Helvetica, sans-serif"
+WIDTH = 440
+_counter = itertools.count(1)
+
+
+def theme() -> alt.theme.ThemeConfig:
+    """Analysis Function style: palette, Arial, left-aligned titles, light grid, no mark ARIA."""
+    return alt.theme.ThemeConfig(
+        config={
+            "aria": False,  # the whole SVG gets one text alternative instead of one per mark
+            "background": "#ffffff",
+            # Slack for wider fallback fonts: vl-convert measures text with its own fonts, and a
+            # browser without Arial draws labels wider (they would be clipped at the left edge).
+            "padding": {"left": 48, "right": 36, "top": 4, "bottom": 4},
+            "font": FONT,
+            "range": {"category": PALETTE},
+            "title": {
+                "anchor": "start",
+                "fontSize": 15,
+                "fontWeight": "bold",
+                "color": "#0b0c0c",
+                "subtitleFontSize": 12,
+                "subtitleColor": "#3D3D3D",
+                "offset": 12,
+            },
+            "axis": {
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "labelColor": "#0b0c0c",
+                "titleColor": "#0b0c0c",
+                "gridColor": "#d9d9d9",
+                "domainColor": "#3D3D3D",
+                "tickColor": "#3D3D3D",
+                "labelLimit": 260,
+            },
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+            "view": {"stroke": None},
+            "bar": {"color": PALETTE[0]},
+            "line": {"strokeWidth": 2.5},
+        }
+    )
+
+
+alt.theme.register("analysis_function", enable=True)(theme)
+alt.renderers.enable("svg")
+# Altair's debug mode validates every object as it is built; the specs are checked against the
+# Vega-Lite schema once, in tests/test_report.py, so the kernels skip that cost.
+alt.utils.schemapi.disable_debug_mode()
+
+
+@dataclasses.dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None  # None: withheld or not applicable -> not drawn
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    period: str
+    value: float | None
+    series: str
+
+
+def _fmt(x: float, unit: str) -> str:
+    if unit == "percent":
+        return f"{x:.0f}%"
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:.1f}"
+
+
+def _title(title: str, subtitle: str) -> alt.TitleParams:
+    return alt.TitleParams(_wrap(title, 62), subtitle=_wrap(subtitle, 80))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    words, lines, cur = text.split(), [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    if cur:
+        lines.append(cur)
+    return lines or [""]
+
+
+def _layer(data: list[dict], mark: dict, encoding: dict) -> alt.Chart:
+    """One layer built through constructors only: Altair validates lazily (in ``to_dict``), so
+    this skips the per-call schema validation of ``.encode``/``.properties`` (~30 ms a chart)."""
+    return alt.Chart(
+        data=alt.Data(values=data),
+        mark=alt.MarkDef(**mark),
+        encoding=alt.FacetedEncoding(**encoding),
+    )
+
+
+def bar_chart(
+    bars: Sequence[Bar], title: str, subtitle: str, unit: str, axis_title: str
+) -> alt.LayerChart:
+    """Horizontal bars with the value written at the end of each (shown bars only)."""
+    shown = [b for b in bars if b.value is not None]
+    values = [{"label": b.label, "value": b.value, "text": _fmt(b.value, unit)} for b in shown]
+    order = [b.label for b in shown]
+    top = max([b.value for b in shown] + [1.0])
+    domain_max = 100.0 if unit == "percent" and top <= 100 else top * 1.15
+    enc = {
+        "y": alt.Y(field="label", type="nominal", sort=order, title=None),
+        "x": alt.X(
+            field="value",
+            type="quantitative",
+            title=axis_title,
+            scale=alt.Scale(domain=[0, domain_max]),
+        ),
+    }
+    bars_ = _layer(values, {"type": "bar", "height": {"band": 0.7}, "color": PALETTE[0]}, enc)
+    text = _layer(
+        values,
+        {"type": "text", "align": "left", "dx": 4, "fontSize": 12, "color": "#0b0c0c"},
+        {**enc, "text": alt.Text(field="text", type="nominal")},
+    )
+    return alt.LayerChart(
+        layer=[bars_, text],
+        width=WIDTH,
+        height=max(60, 26 * len(shown)),
+        title=_title(title, subtitle),
+    )
+
+
+def line_chart(
+    points: Sequence[Point], title: str, subtitle: str, unit: str, axis_title: str
+) -> alt.LayerChart:
+    """Lines over periods, one per series, each with its own dash and point shape and labels."""
+    shown = [p for p in points if p.value is not None]
+    series = list(dict.fromkeys(p.series for p in points))
+    periods = list(dict.fromkeys(p.period for p in points))
+    values = [
+        {"period": p.period, "value": p.value, "series": p.series, "text": _fmt(p.value, unit)}
+        for p in shown
+    ]
+    n = len(series)
+    colour = alt.Color(
+        field="series",
+        type="nominal",
+        title=None,
+        scale=alt.Scale(domain=series, range=PALETTE[:n]),
+    )
+    dash = alt.StrokeDash(
+        field="series", type="nominal", title=None, scale=alt.Scale(domain=series, range=DASHES[:n])
+    )
+    shape = alt.Shape(
+        field="series", type="nominal", title=None, scale=alt.Scale(domain=series, range=SHAPES[:n])
+    )
+    top = max([p.value for p in shown] + [1.0])
+    domain_max = 100.0 if unit == "percent" and top <= 100 else top * 1.2
+    enc = {
+        "x": alt.X(
+            field="period", type="ordinal", sort=periods, title=None, axis=alt.Axis(labelAngle=0)
+        ),
+        "y": alt.Y(
+            field="value",
+            type="quantitative",
+            title=axis_title,
+            scale=alt.Scale(domain=[0, domain_max]),
+        ),
+    }
+    lines = _layer(values, {"type": "line"}, {**enc, "color": colour, "strokeDash": dash})
+    pts = _layer(
+        values,
+        {"type": "point", "filled": True, "size": 70},
+        {**enc, "color": colour, "shape": shape},
+    )
+    labels = _layer(
+        values,
+        {"type": "text", "dy": -10, "fontSize": 11, "color": "#0b0c0c"},
+        {**enc, "text": alt.Text(field="text", type="nominal")},
+    )
+    return alt.LayerChart(
+        layer=[lines, pts, labels], width=WIDTH, height=220, title=_title(title, subtitle)
+    )
+
+
+_XMLNS = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
+# Vega's per-mark ARIA (roles, descriptions): the SVG as a whole is one image with one text
+# alternative, so the inner annotations are dropped.
+_INNER_ARIA = re.compile(r'\s+(?:role|aria-[a-z]+)="[^"]*"')
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """Render offline with vl-convert; drop the xmlns URLs (not needed inline in HTML)."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(chart.to_dict(validate=False))
+    svg = _XMLNS.sub("", svg, count=2)
+    return _INNER_ARIA.sub("", svg)
+
+
+def figure(chart: alt.TopLevelMixin, alt_text: str, caption_extra: str = "") -> str:
+    """``<figure>`` with the inline SVG (role img, aria-label) and a caption saying the same."""
+    svg = to_svg(chart)
+    n = next(_counter)
+    svg = svg.replace(
+        "<svg ",
+        f'<svg role="img" aria-label="{esc(alt_text)}" focusable="false" '
+        f'style="max-width:100%;height:auto" ',
+        1,
+    )
+    extra = f" {esc(caption_extra)}" if caption_extra else ""
+    return (
+        f'<figure class="chart" id="chart-{n}">{svg}'
+        f"<figcaption>{esc(alt_text)}{extra}</figcaption></figure>"
+    )

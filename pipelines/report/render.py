@@ -1,0 +1,333 @@
+"""Execute the notebooks with papermill (in-process, concurrently) and render them with nbconvert.
+
+How it runs, and why:
+
+* papermill is called as a library, never through its CLI (a CLI start costs about 2 s).
+* Two worker threads each start **one** kernel and run their share of the notebooks in it, one
+  after the other (papermill passes ``km`` through to nbclient, which then leaves the kernel
+  running): the kernel start and the imports (Altair, about 1.5 s) are paid once per worker,
+  not once per notebook. The notebooks are independent (each builds its own ``ctx``).
+* Each executed notebook is kept in ``out_dir/notebooks/`` with its injected parameters (the
+  audit trail) and converted to HTML by nbconvert through ``templates/committee``: classic cell
+  layout, no input cells, no prompts, no scripts, no CDN links, CSS inlined.
+* ``index.html`` is written from the same public metrics and the same stylesheet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import queue
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines import ROOT, __version__
+from pipelines.config import RunConfig
+from pipelines.errors import PipelineError
+from pipelines.report.data import Metrics, definitions, load_public
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+NOTEBOOKS = ROOT / "notebooks"
+#: Page order on the index; the heaviest notebook first so the two workers finish together.
+ANALYSES = ["referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
+WORKERS = 2
+#: Seconds each notebook took (execution and rendering) in the latest run, for the benchmark.
+TIMINGS: dict[str, float] = {}
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of the repository, or the package version without git."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        v = out.stdout.strip()
+        if v:
+            return v
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"pipelines {__version__}"
+
+
+def page_css() -> str:
+    return (TEMPLATES / "committee" / "style.css").read_text(encoding="utf-8")
+
+
+def _jsonable(obj: Any) -> Any:
+    """The dq statement as plain JSON types (papermill writes parameters as Python literals)."""
+    return json.loads(json.dumps(obj or {}, default=str))
+
+
+def analyses_to_render(metrics: Metrics) -> list[str]:
+    """Every analysis; workforce only when its rows exist (the extracts are optional)."""
+    return [a for a in ANALYSES if a != "workforce" or metrics.has("workforce")]
+
+
+def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict) -> list[Path]:
+    """Write one page per analysis and ``index.html`` into ``out_dir``; return their paths."""
+    out_dir = Path(out_dir).resolve()
+    metrics = load_public(out_dir)
+    todo = analyses_to_render(metrics)
+    run_date = dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    version = code_version()
+    params_common = {
+        "out_dir": str(out_dir),
+        "period_start": config.period_start.isoformat(),
+        "period_end": config.period_end.isoformat(),
+        "data_as_at": config.data_as_at.isoformat(),
+        "suppression_threshold": int(config.suppression_threshold),
+        "raw_dir": str(config.raw_dir),
+        "code_version": version,
+        "run_date": run_date,
+        "dq_statement": _jsonable(dq_statement),
+    }
+    pages = execute_and_render(todo, out_dir, params_common)
+    index = write_index(out_dir, metrics, params_common, todo)
+    return [index] + [pages[a] for a in todo]
+
+
+def execute_and_render(
+    analyses: list[str], out_dir: Path, params: dict[str, Any], workers: int = WORKERS
+) -> dict[str, Path]:
+    """Run the notebooks on ``workers`` threads, one kernel each; return analysis -> page."""
+    nb_dir = out_dir / "notebooks"
+    nb_dir.mkdir(parents=True, exist_ok=True)
+    jobs: queue.Queue[str] = queue.Queue()
+    for a in analyses:
+        jobs.put(a)
+    pages: dict[str, Path] = {}
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        # Start this worker's kernel first and have it import the report package while this
+        # process imports papermill and nbconvert (about 2 s each way, done side by side).
+        km = AsyncKernelManager(kernel_name="python3")
+        try:
+            run_sync(km.start_kernel)(cwd=str(ROOT))
+            _warm_up(km)
+            exporter = _exporter()
+            while True:
+                try:
+                    analysis = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                t = time.perf_counter()
+                pages[analysis] = _run_one(analysis, out_dir, nb_dir, params, km, exporter)
+                TIMINGS[analysis] = time.perf_counter() - t
+        except BaseException as exc:  # noqa: BLE001 - reported after all workers stop
+            errors.append(exc)
+        finally:
+            if km.has_kernel:
+                run_sync(km.shutdown_kernel)(now=True)
+
+    threads = [
+        threading.Thread(target=worker, name=f"report-{i}")
+        for i in range(max(1, min(workers, len(analyses))))
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        exc = errors[0]
+        raise PipelineError(f"A committee page could not be produced: {_explain(exc)}") from exc
+    return pages
+
+
+def _warm_up(km: Any) -> None:
+    """Ask the kernel to import the report package now, without waiting for the reply."""
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        kc.execute("import pipelines.report.sections", silent=True, store_history=False)
+    finally:
+        kc.stop_channels()
+
+
+def _explain(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name == "PapermillExecutionError":
+        return (
+            f"the notebook stopped at cell {getattr(exc, 'exec_count', '?')} with "
+            f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}. The executed notebook "
+            "in the report's notebooks/ folder shows where."
+        )
+    return f"{name}: {exc}"
+
+
+def _exporter() -> Any:
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="committee",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+        exclude_raw=True,
+        exclude_unknown=True,
+        embed_images=True,
+    )
+
+
+def _run_one(
+    analysis: str, out_dir: Path, nb_dir: Path, params: dict[str, Any], km: Any, exporter: Any
+) -> Path:
+    import papermill as pm
+
+    src = NOTEBOOKS / f"{analysis}.ipynb"
+    executed = nb_dir / src.name
+    nb = pm.execute_notebook(
+        str(src),
+        str(executed),
+        parameters=params,
+        kernel_name="python3",
+        log_output=False,
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+        cwd=str(ROOT),
+        km=km,
+    )
+    info = definitions()["analyses"][analysis]
+    body, _ = exporter.from_notebook_node(
+        nb,
+        resources={
+            "page_title": f"{info['title']}, {params['period_start']} to {params['period_end']}: "
+            "Children and Family Services",
+            "page_css": page_css(),
+            "page_footer": _footer(params),
+        },
+    )
+    page = out_dir / info["file"]
+    page.write_text(body, encoding="utf-8")
+    return page
+
+
+def _footer(params: dict[str, Any]) -> str:
+    return (
+        f"Children and Family Services performance report. Figures for "
+        f"{params['period_start']} to {params['period_end']}, data as at "
+        f"{params['data_as_at']}; produced {params['run_date']} by code version "
+        f"{params['code_version']}."
+    )
+
+
+def write_index(
+    out_dir: Path, metrics: Metrics, params: dict[str, Any], analyses: list[str]
+) -> Path:
+    """The index page: key messages, headline table, links to every page and the DQ report."""
+    from pipelines.report import findings, page, sections
+    from pipelines.report.data import RAG_RULE, load_reference
+    from pipelines.report.tables import esc
+
+    ref = load_reference()
+    ctx = page.context(
+        "index",
+        params["out_dir"],
+        params["period_start"],
+        params["period_end"],
+        params["data_as_at"],
+        params["suppression_threshold"],
+        params["raw_dir"],
+        params["code_version"],
+        params["run_date"],
+        params["dq_statement"],
+        metrics=metrics,
+    )
+    defs = definitions()["analyses"]
+    parts = [
+        '<header class="page-header">'
+        "<h1>Children and Family Services: performance report for scrutiny committee</h1>"
+        f'<p class="lede">Referrals, family support, re-referrals, child protection'
+        f"{' and the workforce' if 'workforce' in analyses else ''} in Newport, "
+        f"{esc(ctx.period_text)}.</p>"
+        f'<p class="period">Data as at {esc(page._long_date(ctx.data_as_at))}. All figures are '
+        "from the council's case management system; small numbers are withheld to protect "
+        "children's privacy.</p></header>",
+        '<section aria-labelledby="key-messages"><h2 id="key-messages">Key messages</h2>',
+    ]
+    for a in analyses:
+        msgs = findings.key_messages(metrics, a, ref)
+        if not msgs:
+            continue
+        parts.append(
+            f"<h3>{esc(defs[a]['title'])}</h3><ul>"
+            + "".join(f"<li>{esc(m)}</li>" for m in msgs)
+            + "</ul>"
+        )
+    parts.append("</section>")
+    items = []
+    for a in analyses:
+        items += sections.HEADLINES[a][:4] if a == "referrals" else sections.HEADLINES[a]
+    parts.append(
+        '<section aria-labelledby="headline"><h2 id="headline">Headline figures</h2>'
+        + page.headline_table(
+            metrics,
+            ref,
+            items,
+            f"Headline figures, {ctx.period_text}, with the previous "
+            "year, the Wales comparator and the status against target",
+            params["period_end"],
+        )
+        + f'<p class="rule"><strong>How the status is set.</strong> {esc(RAG_RULE)} '
+        "The previous year is the financial year before the one the period ends in, "
+        "shown where the figure is counted by financial year.</p></section>"
+    )
+    links = "".join(
+        f'<li><a href="{esc(defs[a]["file"])}">{esc(defs[a]["title"])}</a>: '
+        f"{esc(defs[a]['summary'])}</li>"
+        for a in analyses
+    )
+    links += (
+        '<li><a href="data_quality.html">Data quality report</a>: every problem found in '
+        "the extracts and how to fix it in the source system.</li>"
+    )
+    parts.append(
+        f'<section aria-labelledby="pages"><h2 id="pages">The reports</h2>'
+        f'<ul class="page-list">{links}</ul>'
+    )
+    if "workforce" not in analyses:
+        parts.append(
+            '<p class="notice">The workforce extracts (posts and leavers) were not '
+            "supplied for this run, so there is no workforce page.</p>"
+        )
+    parts.append("</section>")
+    parts.append(page.legend(ctx).data)
+    parts.append(
+        '<section aria-labelledby="data-quality"><h2 id="data-quality">Data quality</h2>'
+        + page.dq_html(ctx.dq_statement, [])
+        + '<p>See the <a href="data_quality.html">data quality report</a>.</p></section>'
+    )
+    parts.append(
+        page.provenance(ctx).data.replace(
+            "notebooks/index.ipynb (executed copy kept beside this page)",
+            "one notebook per page; executed copies are in the notebooks folder",
+        )
+    )
+    html = (
+        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>Performance report, {esc(params['period_start'])} to "
+        f"{esc(params['period_end'])}: Children and Family Services</title>\n"
+        f"<style>\n{page_css()}\n</style>\n</head>\n<body>\n"
+        '<a class="skip-link" href="#main">Skip to main content</a>\n<main id="main">\n'
+        + "\n".join(parts)
+        + f'\n</main>\n<footer class="page-footer"><p>{esc(_footer(params))}</p></footer>\n'
+        "</body>\n</html>\n"
+    )
+    path = out_dir / "index.html"
+    path.write_text(html, encoding="utf-8")
+    return path
