@@ -158,7 +158,7 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
             if all_notes:
                 con.executemany("INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
                                 [[n.extract, n.file, n.note_code, n.message] for n in all_notes])
-            drop_temp(con, "_src", "_raw", "_typed", "_set_aside")
+            drop_temp(con, "_staged", "_typed", "_set_aside", "_rej_map", "_rej", "_rej_scan")
             con.execute("CHECKPOINT")
         finally:
             con.close()

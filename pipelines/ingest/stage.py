@@ -29,6 +29,7 @@ SQL_TYPES = {
     "yesno": "BOOLEAN",
     "integer": "INTEGER",
 }
+TEXT_TYPES = {"record_id", "id", "text"}
 PARSE_FAILURE = {"date": "invalid_date", "yesno": "invalid_yesno", "integer": "invalid_integer",
                  "code": "unknown_code", "code_list": "unknown_code"}
 
@@ -102,25 +103,28 @@ def typed_expr(column: str, spec: dict) -> str:
 
 
 def reason_expr(column: str, spec: dict) -> str | None:
-    col = q(column)
+    """Why a value could not be read, from the typed CTE (``_c_<column>`` is the cleaned text)."""
     kind = spec["type"]
+    # Text columns are NULL exactly when blank, so they need no copy of their cleaned text.
+    clean = q(column) if kind in TEXT_TYPES else q("_c_" + column)
     failure = PARSE_FAILURE.get(kind)
     if kind == "code_list":
-        parts = _code_parts(col, spec["codes"])
+        parts = q("_p_" + column)
         bad = f"(len({parts}) = 0 OR len(list_filter({parts}, lambda x: x IS NULL)) > 0)"
     elif failure:
-        bad = f"{typed_expr(column, spec)} IS NULL"
+        bad = f"{q(column)} IS NULL"
     else:
         bad = None
     whens = []
     if spec.get("required"):
-        whens.append(f"WHEN {col} IS NULL THEN 'blank_required'")
+        whens.append(f"WHEN {clean} IS NULL THEN 'blank_required'")
     if bad:
-        whens.append(f"WHEN {col} IS NOT NULL AND {bad} THEN {lit(failure)}")
+        whens.append(f"WHEN {clean} IS NOT NULL AND {bad} THEN {lit(failure)}")
     return f"CASE {' '.join(whens)} END" if whens else None
 
 
-def _reason_text(column: str, spec: dict, shown: str) -> str:
+def _reason_text(reason: str, column: str, spec: dict, shown: str) -> str:
+    """SQL for the plain-English reason a value of ``column`` was set aside."""
     kind = spec["type"]
     if kind in {"code", "code_list"}:
         valid = ", ".join(codes(spec["codes"]))
@@ -135,7 +139,7 @@ def _reason_text(column: str, spec: dict, shown: str) -> str:
             "integer": "is not a whole number",
         }.get(kind, "could not be read")
     return (
-        f"CASE t.{q('_r_' + column)} "
+        f"CASE {reason} "
         f"WHEN 'blank_required' THEN {lit(f'{column} is blank but required: fill it in the source system.')} "
         f"ELSE {lit(column + ': ')} || {shown} || {lit(' ' + hint + '.')} END"
     )
@@ -164,113 +168,120 @@ def create_staging_table(con: duckdb.DuckDBPyConnection, extract: str) -> None:
                 "    _row INTEGER NOT NULL\n)")
 
 
-def _read_source(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[tuple[int, str, str]]:
-    """Create temp table ``_src`` (_row + contract columns as text); return malformed rows."""
+def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
+    """A FROM-able query giving the file's contract columns as cleaned text (xlsx: and _row)."""
     spec = extracts()[source.extract]["columns"]
-    drop_temp(con, "_src", "_raw")
-    select = ", ".join(
-        (f"{q(f'c{source.columns[c]}')} AS {q(c)}" if c in source.columns else f"NULL::VARCHAR AS {q(c)}")
-        for c in spec
-    )
+
+    def clean(column: str, i: int | None) -> str:
+        return f"ing_clean({q(f'c{i}')}) AS {q(column)}" if i is not None else f"NULL::VARCHAR AS {q(column)}"
+
+    select = ", ".join(clean(c, source.columns.get(c)) for c in spec)
     if source.format == "xlsx":
         import pyarrow as pa
 
         rows = source.xlsx_rows or []
         data = {"_row": pa.array([r for r, _ in rows], type=pa.int32())}
-        for c, i in source.columns.items():
+        for i in sorted(source.columns.values()):
             data[f"c{i}"] = pa.array([cells[i] if i < len(cells) else None for _, cells in rows], type=pa.string())
-        table = pa.table(data)  # noqa: F841 - read by DuckDB's replacement scan below
-        con.register("_xlsx", table)
-        con.execute(f"CREATE TEMP TABLE _src AS SELECT _row, {select} FROM _xlsx ORDER BY _row")
-        con.unregister("_xlsx")
-        return []
-
+        con.register("_xlsx", pa.table(data))
+        return f"(SELECT _row, {select} FROM _xlsx ORDER BY _row)"
     path = source.utf8_path or source.path
     columns = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(source.headers))) + "}"
-    con.execute("DROP TABLE IF EXISTS _rej")
-    con.execute("DROP TABLE IF EXISTS _rej_scan")
-    con.execute(
-        f"CREATE TEMP TABLE _raw AS SELECT {select} FROM read_csv({lit(str(path))}, columns = {columns}, "
-        "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        "ignore_errors = true, store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan')"
+    drop_temp(con, "_rej", "_rej_scan")
+    return (
+        f"(SELECT {select} FROM read_csv({lit(str(path))}, columns = {columns}, header = true, "
+        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', ignore_errors = true, "
+        "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan'))"
     )
-    rejects = con.execute(
-        "SELECT line, min(error_type) FROM _rej GROUP BY line ORDER BY line"
-    ).fetchall()
-    if not rejects:
-        con.execute("CREATE TEMP VIEW _src AS SELECT CAST(rowid + 2 AS INTEGER) AS _row, * FROM _raw")
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[tuple[int, str]]:
+    """Create ``_staged``: ``_typed`` with _row (Excel row number). Return the malformed CSV rows."""
+    drop_temp(con, "_staged")
+    if source.format == "xlsx":
+        con.unregister("_xlsx")
+        con.execute("CREATE TEMP VIEW _staged AS SELECT * FROM _typed")
         return []
-    # Loaded row k (1-based) sits after every rejected line R_i (i-th reject) with R_i - i - 1 < k:
-    # its record number is k + 1 + that count.
+    rejects = con.execute("SELECT line, min(error_type) FROM _rej GROUP BY line ORDER BY line").fetchall()
+    if not rejects:
+        con.execute("CREATE TEMP VIEW _staged AS SELECT CAST(rowid + 2 AS INTEGER) AS _row, * FROM _typed")
+        return []
+    # DuckDB skips malformed records; its line numbers count records (header = 1). Loaded row k
+    # (1-based) comes after every rejected line R_i (the i-th) with R_i - i - 1 < k, so its record
+    # number is k + 1 + that count.
     con.execute("CREATE OR REPLACE TEMP TABLE _rej_map AS SELECT line - i - 1 AS thr, max(i) AS skipped "
                 "FROM (SELECT line, row_number() OVER (ORDER BY line) AS i FROM (SELECT DISTINCT line FROM _rej)) "
                 "GROUP BY thr")
     con.execute(
-        "CREATE TEMP TABLE _src AS SELECT CAST(r.rowid + 2 + coalesce(m.skipped, 0) AS INTEGER) AS _row, r.* "
-        "FROM _raw r ASOF LEFT JOIN _rej_map m ON r.rowid + 1 > m.thr ORDER BY _row"
+        "CREATE TEMP TABLE _staged AS SELECT CAST(t.rowid + 2 + coalesce(m.skipped, 0) AS INTEGER) AS _row, t.* "
+        "FROM _typed t ASOF LEFT JOIN _rej_map m ON t.rowid + 1 > m.thr ORDER BY _row"
     )
-    return [(int(line), str(kind), "") for line, kind in rejects]
+    return [(int(line), str(kind)) for line, kind in rejects]
+
+
+MALFORMED = {
+    "MISSING COLUMNS": "The row has fewer fields than the header: the line is truncated (an incomplete "
+                       "export?) or a field is missing. Export the extract again.",
+    "TOO MANY COLUMNS": "The row has more fields than the header: a value holds a comma but is not in "
+                        "quotes. Correct the row or export the extract again.",
+    "UNQUOTED VALUE": "A quote is not closed (often a truncated last line). Export the extract again.",
+}
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile:
     """Load one checked file into ``stg_<extract>`` and its unreadable rows into ``_set_aside``."""
     extract = source.extract
     spec = extracts()[extract]["columns"]
-    malformed = _read_source(con, source)
+    source_sql = _source_sql(con, source)
 
-    cleaned = []
-    typed = []
-    reasons = []
+    typed, reasons = (["_row"] if source.format == "xlsx" else []), []
     for column, s in spec.items():
-        clean = f"ing_clean({q(column)})"
+        value = q(column)
+        expr = typed_expr(column, s)
         if s["type"] in {"id", "record_id"}:
-            clean = f"ing_id({clean})"
-        cleaned.append(f"{clean} AS {q(column)}")
-        typed.append(f"{typed_expr(column, s)} AS {q(column)}")
+            expr = expr.replace(value, f"ing_id({value})")
+        typed.append(f"{expr} AS {value}")
         reason = reason_expr(column, s)
         if reason:
+            if s["type"] not in TEXT_TYPES:
+                typed.append(f"{value} AS {q('_c_' + column)}")
+            if s["type"] == "code_list":
+                typed.append(f"{_code_parts(value, s['codes'])} AS {q('_p_' + column)}")
             reasons.append((column, reason))
-    reason_columns = [f"{r} AS {q('_r_' + c)}" for c, r in reasons] or ["NULL AS _r_none"]
-    any_reason = " OR ".join(f"{q('_r_' + c)} IS NOT NULL" for c, _ in reasons) or "FALSE"
-    sql = sql_template("stage.sql")
-    for key, value in {"source": "_src", "cleaned_columns": ",\n        ".join(cleaned),
-                       "typed_columns": ",\n        ".join(typed),
-                       "reason_columns": ",\n        ".join(reason_columns), "any_reason": any_reason}.items():
-        sql = sql.replace("{" + key + "}", value)
-    con.execute(sql)
+    sql = sql_template("stage.sql").replace("{source}", source_sql)
+    con.execute(sql.replace("{typed_columns}", ",\n    ".join(typed)))
+    malformed = _number_rows(con, source)
 
+    any_bad = " OR ".join(f"({r}) IS NOT NULL" for _, r in reasons) or "FALSE"
     column_list = ", ".join(q(c) for c in spec)
     con.execute(f"INSERT INTO {q('stg_' + extract)} SELECT {column_list}, ? AS _file, _row "
-                "FROM _typed WHERE NOT _bad ORDER BY _row", [source.name])
+                f"FROM _staged WHERE NOT ({any_bad})", [source.name])
 
     problems = []
-    for order, (column, _) in enumerate(reasons):
+    for order, (column, reason) in enumerate(reasons):
         s = spec[column]
-        value = "'<withheld>'" if withheld(s, column) else f"s.{q(column)}"
-        shown = "'(value withheld)'" if withheld(s, column) else f"'''' || s.{q(column)} || ''''"
+        cleaned = f"t.{q(column if s['type'] in TEXT_TYPES else '_c_' + column)}"
+        value = "'<withheld>'" if withheld(s, column) else cleaned
+        shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
         problems.append(
-            f"SELECT t._row, {order} AS _ord, {lit(column)} AS \"column\", {value} AS value, "
-            f"t.{q('_r_' + column)} AS reason_code, {_reason_text(column, s, shown)} AS reason "
-            f"FROM _typed t JOIN _src s USING (_row) WHERE t._bad AND t.{q('_r_' + column)} IS NOT NULL"
+            f"SELECT _row, {order} AS _ord, {lit(column)} AS \"column\", {value} AS value, "
+            f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason "
+            f"FROM _staged t WHERE ({reason}) IS NOT NULL"
         )
     if problems:
         sql = sql_template("set_aside.sql").replace("{problems}", "\n    UNION ALL\n    ".join(problems))
-        con.execute(sql.replace("INSERT INTO set_aside", "INSERT INTO _set_aside"),
-                    {"extract": extract, "file": source.name})
-    for line, kind, _ in malformed:
-        reason = {
-            "MISSING COLUMNS": "The row has fewer fields than the header: the line is truncated (an "
-                               "incomplete export?) or a field is missing. Export the extract again.",
-            "TOO MANY COLUMNS": "The row has more fields than the header: a value holds a comma but is "
-                                "not in quotes. Correct the row or export the extract again.",
-            "UNQUOTED VALUE": "A quote is not closed (often a truncated last line). Export the extract again.",
-        }.get(kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again.")
+        con.execute(sql, {"extract": extract, "file": source.name})
+    for line, kind in malformed:
+        reason = MALFORMED.get(kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again.")
         con.execute("INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?)",
                     [extract, source.name, line, reason])
 
-    loaded, bad = con.execute("SELECT count(*) FILTER (NOT _bad), count(*) FILTER (_bad) FROM _typed").fetchone()
-    notes = _value_notes(con, source, spec)
-    return StagedFile(loaded + bad + len(malformed), loaded, bad + len(malformed), notes)
+    total = con.execute("SELECT count(*) FROM _typed").fetchone()[0]
+    loaded = con.execute(f"SELECT count(*) FROM {q('stg_' + extract)} WHERE _file = ?", [source.name]).fetchone()[0]
+    set_aside = con.execute("SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]).fetchone()[0]
+    if loaded + set_aside != total + len(malformed):  # a bug, never the data's fault
+        raise AssertionError(f"{source.name}: {loaded} loaded + {set_aside} set aside != {total + len(malformed)} read")
+    return StagedFile(total + len(malformed), loaded, set_aside, _value_notes(con, source, spec))
 
 
 def _value_notes(con: duckdb.DuckDBPyConnection, source: SourceFile, spec: dict) -> list[Note]:
@@ -279,15 +290,14 @@ def _value_notes(con: duckdb.DuckDBPyConnection, source: SourceFile, spec: dict)
     for column, s in spec.items():
         if column not in source.columns:
             continue
-        col = f"ing_clean({q(column)})"
+        col = q("_c_" + column)
         if s["type"] == "date":
             checks.append((column, "excel_serial_dates", f"count_if(ing_is_serial({col}))"))
         elif s["type"] == "code":
-            valid = ", ".join(lit(c.upper()) for c in codes(s["codes"]))
-            checks.append((column, "code_labels", f"count_if({col} IS NOT NULL AND upper({col}) NOT IN ({valid}))"))
+            checks.append((column, "code_labels", f"count_if({col} <> {q(column)})"))
     if not checks:
         return []
-    counts = con.execute("SELECT " + ", ".join(expr for _, _, expr in checks) + " FROM _src").fetchone()
+    counts = con.execute("SELECT " + ", ".join(expr for _, _, expr in checks) + " FROM _typed").fetchone()
     notes = []
     for (column, code, _), n in zip(checks, counts, strict=True):
         if not n:

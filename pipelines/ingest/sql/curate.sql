@@ -3,7 +3,10 @@
 -- date is 0; one born on 29 February turns a year older on 1 March in other years); NULL and
 -- band UNBORN when the date of birth is after the date; NULL and band UNKNOWN when either is blank.
 -- Placeholders: {extract}, {columns} (contract columns but date_of_birth), {age_from}.
-CREATE TABLE {extract} AS
+-- A view over the staging table: the figures are computed when read, so the warehouse holds each
+-- row once (writing a second copy doubled the ingest time at national scale). Rows come in the
+-- staging order (_file, _row): DuckDB preserves insertion order.
+CREATE VIEW {extract} AS
 WITH source AS (
     SELECT * FROM stg_{extract}
 ),
@@ -40,5 +43,4 @@ final AS (
     FROM aged
 )
 
-SELECT * FROM final
-ORDER BY _file, _row;
+SELECT * FROM final;

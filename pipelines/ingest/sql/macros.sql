@@ -19,6 +19,7 @@ CREATE OR REPLACE TEMP MACRO ing_id(v) AS upper(v);
 CREATE OR REPLACE TEMP MACRO ing_date(v) AS CASE
     WHEN v IS NULL THEN NULL
     WHEN v LIKE '____-__-__' THEN try_strptime(v, '%Y-%m-%d')::DATE
+    WHEN v LIKE '__/__/____' THEN try_strptime(v, '%d/%m/%Y')::DATE
     WHEN regexp_full_match(v, '\d{4}-\d{1,2}-\d{1,2}([ T]00:00(:00(\.0+)?)?)?')
         THEN try_strptime(regexp_extract(v, '^[0-9-]+'), '%Y-%m-%d')::DATE
     WHEN regexp_full_match(v, '\d{1,2}[/.-]\d{1,2}[/.-]\d{4}( 00:00(:00)?)?')
@@ -31,7 +32,7 @@ END;
 
 -- Tells the note writer how many dates arrived as Excel serial numbers.
 CREATE OR REPLACE TEMP MACRO ing_is_serial(v) AS
-    v IS NOT NULL AND regexp_full_match(v, '\d{5}(\.0+)?');
+    v IS NOT NULL AND NOT contains(v, '-') AND NOT contains(v, '/') AND regexp_full_match(v, '\d{5}(\.0+)?');
 
 -- Yes/no forms from aliases.yaml (any case); anything else -> NULL (set aside by the caller).
 CREATE OR REPLACE TEMP MACRO ing_yesno(v) AS CASE

@@ -2,7 +2,7 @@
 -- in contract order, with the other columns at fault named in the reason.
 -- Placeholders: {source}, {problems} (one SELECT per column: _row, _ord, column, value,
 -- reason_code, reason). Parameters: $extract, $file.
-INSERT INTO set_aside
+INSERT INTO _set_aside
 WITH problems AS (
     {problems}
 ),

@@ -1,25 +1,10 @@
--- Staging of one file, in two steps: cleaned (trimmed, blank -> NULL, IDs upper-cased) then
--- typed (decoded and cast) with, per column, the reason it could not be read (NULL when fine).
--- Rows with any reason are set aside (set_aside.sql); the others go to stg_<extract>.
--- Placeholders: {source} (the file as text: _row and the contract columns), {cleaned_columns},
--- {typed_columns}, {reason_columns}, {any_reason}.
+-- Typing of one file in one pass over it. {source} gives the file as cleaned text (trimmed,
+-- blank -> NULL); each contract column is decoded and cast, and the cleaned text of the columns
+-- that can fail is kept beside as _c_<column> (the decoded parts of a code list as _p_<column>)
+-- so that stage.py tells blank from unreadable without decoding twice. The table keeps the file's
+-- record order (DuckDB preserves insertion order): its rowid numbers the records.
+-- Placeholders: {source}, {typed_columns}.
 CREATE OR REPLACE TEMP TABLE _typed AS
-WITH cleaned AS (
-    SELECT
-        _row,
-        {cleaned_columns}
-    FROM {source}
-),
-
-typed AS (
-    SELECT
-        _row,
-        {typed_columns},
-        {reason_columns}
-    FROM cleaned
-)
-
 SELECT
-    *,
-    {any_reason} AS _bad
-FROM typed;
+    {typed_columns}
+FROM {source};
