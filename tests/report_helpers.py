@@ -9,6 +9,7 @@ withheld cells. Not produced by the metrics code (tests must not copy the code's
 from __future__ import annotations
 
 import csv
+from html.parser import HTMLParser
 from pathlib import Path
 
 COLUMNS = [
@@ -292,3 +293,95 @@ FAKE_DQ = {
         "workforce_leavers": "22 rows read and loaded.",
     },
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# One render of the fake metrics per test process, shared by test_report.py and test_browser.py
+# (rendering runs the notebooks: seconds, so it is done once).
+
+_RENDERED: dict[bool, Path] = {}
+
+
+def rendered_reports(workforce: bool = True) -> Path:
+    """Render the committee pages for the fake metrics into a temporary folder (once)."""
+    import dataclasses
+    import tempfile
+
+    if workforce not in _RENDERED:
+        from pipelines.config import load_config
+        from pipelines.report import render_reports
+
+        out = Path(tempfile.mkdtemp(prefix="report-test-")) / "report"
+        write_fake_metrics(out, workforce=workforce)
+        config = dataclasses.replace(load_config(), out_dir=out)
+        render_reports(out, config, FAKE_DQ)
+        _RENDERED[workforce] = out
+    return _RENDERED[workforce]
+
+
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    """metrics CSV -> key (analysis|measure|scope|breakdown|category) -> row."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {"|".join(r[c] for c in COLUMNS[:5]): r for r in csv.DictReader(fh)}
+
+
+def withheld_keys(out_dir: Path) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    """Rows where metrics_public.csv withholds something metrics.csv has: key -> (inner, public)."""
+    inner = read_rows(out_dir / "metrics.csv")
+    public = read_rows(out_dir / "metrics_public.csv")
+    out = {}
+    for k, p in public.items():
+        if "c" in (p["value"], p["numerator"], p["denominator"]):
+            out[k] = (inner[k], p)
+    return out
+
+
+class _Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[str, str, str]] = []
+        self._stack: list[tuple[str, str, str, list[str]] | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("br", "img", "meta", "link", "input", "hr"):
+            return
+        self._stack.append(
+            (tag, a.get("data-key", ""), a.get("data-field", ""), []) if "data-key" in a else None
+        )
+
+    def handle_endtag(self, tag):
+        if tag in ("br", "img", "meta", "link", "input", "hr") or not self._stack:
+            return
+        top = self._stack.pop()
+        if top is not None:
+            self.cells.append((top[1], top[2], "".join(top[3]).strip()))
+
+    def handle_data(self, data):
+        for item in self._stack:
+            if item is not None:
+                item[3].append(data)
+
+
+def keyed_cells(markup: str) -> list[tuple[str, str, str]]:
+    """(data-key, data-field, text) of every element that shows a figure."""
+    p = _Cells()
+    p.feed(markup)
+    return p.cells
+
+
+def shows(text: str, raw: str) -> bool:
+    """Does a page's ``text`` show the CSV value ``raw``? ``c`` as ``c``, blank as a dash, a
+    number as itself to the precision shown (independent of the pages' formatting code)."""
+    raw = raw.strip()
+    if raw == "c":
+        return text == "c"
+    if raw == "":
+        return text in ("–", "-", "")
+    t = text.replace(",", "").replace("%", "").strip()
+    try:
+        shown = float(t)
+    except ValueError:
+        return False
+    decimals = len(t.split(".")[1]) if "." in t else 0
+    return abs(shown - float(raw)) <= 0.5 * 10**-decimals + 1e-9

@@ -192,9 +192,7 @@ def category_label(breakdown: str, category: str) -> str:
         item = item.get("label")
     if item:
         return str(item)
-    if breakdown == "financial_year":
-        return category
-    return category.replace("_", " ").capitalize() if category.isupper() else category
+    return category  # free text (team names) and years/quarters are shown as they are
 
 
 def category_order(breakdown: str, categories: list[str]) -> list[str]:

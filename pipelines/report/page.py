@@ -212,7 +212,10 @@ def headline_table(
         status = rag_status(r.number, target)
         prev_cell = (
             Cell(
-                f"{fmt_value(prev[1].value, prev[1].unit)} ({prev[0]})", True, prev[1].key, "value"
+                f'<span data-key="{esc(prev[1].key)}" data-field="value">'
+                f"{esc(fmt_value(prev[1].value, prev[1].unit))}</span> ({esc(prev[0])})",
+                True,
+                raw_html=True,
             )
             if prev
             else Cell(NOT_APPLICABLE, True)
@@ -372,7 +375,7 @@ def provenance(ctx: Context) -> HTML:
         ["Suppression threshold", f"counts from 1 to {ctx.suppression_threshold} withheld"],
         ["Extracts folder", ctx.raw_dir or NOT_APPLICABLE],
         ["Code version", ctx.code_version],
-        ["Figures from", "metrics_public.csv (the suppressed copy of metrics.csv)"],
+        ["Figures from", "metrics_public.csv (figures after disclosure control)"],
         ["Notebook", f"notebooks/{ctx.analysis}.ipynb (executed copy kept beside this page)"],
     ]
     table = html_table(

@@ -237,7 +237,9 @@ def distance_domains(ctx: Context) -> HTML:
 
 
 def distance_trend(ctx: Context) -> HTML:
-    scopes = [s for s in IFSS_SCOPES if ctx.metrics.select(ctx.analysis, "mean_start_risk", s)]
+    scopes = [
+        s for s in IFSS_SCOPES + ["IFSS"] if ctx.metrics.select(ctx.analysis, "mean_start_risk", s)
+    ]
     if not scopes:
         return HTML("")
     rows = ctx.metrics.select(ctx.analysis, "mean_start_risk", "PREVENTION", "quarter")
@@ -381,6 +383,7 @@ def workforce_vacancies(ctx: Context) -> HTML:
     return join(
         page.section("Vacancies and agency cover", anchor="vacancies"),
         page.stat(ctx, "posts", "WORKFORCE", "Posts in the latest snapshot"),
+        _posts_tables(ctx),
         page.breakdown(ctx, "vacancy_rate", "WORKFORCE", "team", "posts", top_first=True),
         page.breakdown(ctx, "vacancy_rate", "WORKFORCE", "role", "posts", top_first=True),
         page.figures_table(
@@ -398,6 +401,23 @@ def workforce_vacancies(ctx: Context) -> HTML:
             heading="Agency cover and sickness",
         ),
     )
+
+
+def _posts_tables(ctx: Context) -> HTML:
+    from pipelines.report.data import category_order
+    from pipelines.report.tables import breakdown_table
+
+    parts = []
+    for dim, name in (("team", "Team"), ("role", "Role")):
+        rows = ctx.metrics.select(ctx.analysis, "posts", "WORKFORCE", dim)
+        order = category_order(dim, [r.category for r in rows])
+        rows = sorted(rows, key=lambda r: order.index(r.category))
+        parts.append(
+            breakdown_table(
+                f"Posts by {dim}, latest snapshot", rows, name, None, value_header="Posts"
+            )
+        )
+    return HTML('<div class="tables-row">' + "".join(parts) + "</div>")
 
 
 def workforce_caseloads(ctx: Context) -> HTML:
