@@ -96,7 +96,8 @@ def build_warehouse(path: Path, tables: dict[str, list[dict[str, Any]]], *, set_
                      s["reason_code"], s.get("reason", "could not be read")])
     for n in notes:
         con.execute("INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
-                    [n["extract"], f"{n['extract']}.csv", n["note_code"], n["message"]])
+                    [n["extract"], n.get("file") or f"{n['extract'] or 'other'}.csv", n["note_code"],
+                     n["message"]])
     for extract, rows in tables.items():
         spec = extracts()[extract]["columns"]
         cols = {c: DUCK_TYPES[s["type"]] for c, s in spec.items()}
@@ -366,7 +367,10 @@ def test_report_files_html_is_offline_and_accessible(tmp_path, config):
     paths = write_dq_report(result, con, config, out)
     con.close()
     assert [p.name for p in paths] == ["data_quality.html", "data_quality_fixlist.csv",
-                                       "data_quality_fixlist.xlsx"]
+                                       "data_quality_fixlist.xlsx", "data_quality.json"]
+    summary = json.loads(paths[3].read_text(encoding="utf-8"))
+    assert summary["statement"]["errors"] == result.n_errors
+    assert {r["rule"] for r in summary["by_rule"]} == set(result.findings["rule"])
     html = paths[0].read_text(encoding="utf-8")
     assert '<html lang="en-GB">' in html and "<title>" in html
     assert html.count("<h1") == 1

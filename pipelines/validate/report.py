@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -179,7 +180,9 @@ def render_html(result: Any, config: Any) -> str:
 
 
 def write_dq_report(result: Any, con: Any, config: Any, out_dir: Path) -> list[Path]:
-    """Write ``data_quality.html`` (first), ``data_quality_fixlist.csv`` and ``.xlsx`` into ``out_dir``.
+    """Write ``data_quality.html`` (first), ``data_quality_fixlist.csv``, ``.xlsx`` and
+    ``data_quality.json`` (the statement and counts by rule, for the pages and for re-runs that
+    confirm a fix) into ``out_dir``.
 
     Each file is written beside its target and swapped in, so a failed write leaves the previous
     report whole. ``con`` is accepted for the interface; everything needed is in ``result``.
@@ -195,4 +198,19 @@ def write_dq_report(result: Any, con: Any, config: Any, out_dir: Path) -> list[P
     write_csv(fixes, csv_path)
     created = dt.datetime.combine(result.data_as_at, dt.time())
     write_xlsx(fixes, xlsx_path, created)
-    return [html_path, csv_path, xlsx_path]
+    json_path = out_dir / "data_quality.json"
+    summary = {
+        "statement": result.statement(),
+        "by_rule": [
+            {k: (int(v) if k == "count" else v) for k, v in r._asdict().items()}
+            for r in result.by_rule().itertuples(index=False)
+        ],
+        "files": [
+            {k: (bool(v) if k == "reconciles" else v if isinstance(v, str) else int(v))
+             for k, v in r._asdict().items()}
+            for r in result.files.itertuples(index=False)
+        ],
+    }
+    _write_aside(json_path, lambda p: p.write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"))
+    return [html_path, csv_path, xlsx_path, json_path]
