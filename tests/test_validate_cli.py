@@ -31,14 +31,29 @@ pytestmark = pytest.mark.slow
 def run_cli(raw_dir: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PIPELINES_KEY_FILE": str(tmp / "key"), "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", "pipelines", "validate", "--raw-dir", str(raw_dir),
-         "--db", str(tmp / "w.duckdb"), "--dq-dir", str(tmp / "dq"), *extra],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "validate",
+            "--raw-dir",
+            str(raw_dir),
+            "--db",
+            str(tmp / "w.duckdb"),
+            "--dq-dir",
+            str(tmp / "dq"),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def data_lines(path: Path) -> int:
-    """Data rows of a CSV counted independently of the pipeline: non-blank records after the header."""
+    """Data rows of a CSV counted apart from the pipeline: non-blank lines after the header."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -91,19 +106,33 @@ def test_bad_input_case(name: str, tmp_path: Path) -> None:
 
     want = case.get("finding")
     if want:
-        match = [r for r in rows if r["Rule"] == want["rule"] and r["File"] == want["file"]
-                 and all(str(r[label]) == str(want[key]) for key, label in
-                         [("row", "Excel row"), ("column", "Column"),
-                          ("column_letter", "Column letter"), ("value", "Value found")] if key in want)
-                 and want.get("message", "") in r["Problem"]]
+        match = [
+            r
+            for r in rows
+            if r["Rule"] == want["rule"]
+            and r["File"] == want["file"]
+            and all(
+                str(r[label]) == str(want[key])
+                for key, label in [
+                    ("row", "Excel row"),
+                    ("column", "Column"),
+                    ("column_letter", "Column letter"),
+                    ("value", "Value found"),
+                ]
+                if key in want
+            )
+            and want.get("message", "") in r["Problem"]
+        ]
         assert match, (want, rows)
         assert want["rule"] in html
     if "loaded" in case:
         spec = case["loaded"]
         con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
         try:
-            got = con.execute(f'SELECT "{spec["column"]}"::VARCHAR FROM {spec["table"]} WHERE _row = ?',
-                              [spec["row"]]).fetchone()
+            got = con.execute(
+                f'SELECT "{spec["column"]}"::VARCHAR FROM {spec["table"]} WHERE _row = ?',
+                [spec["row"]],
+            ).fetchone()
         finally:
             con.close()
         assert got == (spec["value"],)
@@ -119,7 +148,9 @@ def test_a_fixed_delivery_reruns_clean(tmp_path: Path) -> None:
     assert not [r for r in fixlist(tmp_path) if r["Severity"] in ("error", "warning")]
 
 
-@pytest.mark.skipif(not (SAMPLE / "dat_referrals.csv").exists(), reason="the shipped sample is not generated yet")
+@pytest.mark.skipif(
+    not (SAMPLE / "dat_referrals.csv").exists(), reason="the shipped sample is not generated yet"
+)
 def test_shipped_sample_passes_with_no_errors(tmp_path: Path) -> None:
     proc = run_cli(SAMPLE, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -133,4 +164,7 @@ def test_shipped_sample_passes_with_no_errors(tmp_path: Path) -> None:
     again.mkdir()
     (again / "key").write_bytes((tmp_path / "key").read_bytes())
     assert run_cli(SAMPLE, again).returncode == 0
-    assert hashlib.sha256((again / "dq" / "data_quality_fixlist.csv").read_bytes()).hexdigest() == digest
+    assert (
+        hashlib.sha256((again / "dq" / "data_quality_fixlist.csv").read_bytes()).hexdigest()
+        == digest
+    )

@@ -24,8 +24,17 @@ from pipelines.validate.rules import Rule, render_sql, resolve, text
 from pipelines.validate.sources import file_column_letters
 
 FINDING_COLUMNS = [
-    "file", "row", "column_letter", "column", "value", "rule", "severity", "message",
-    "how_to_fix", "extract", "reference",
+    "file",
+    "row",
+    "column_letter",
+    "column",
+    "value",
+    "rule",
+    "severity",
+    "message",
+    "how_to_fix",
+    "extract",
+    "reference",
 ]
 WITHHELD = "<withheld>"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -55,7 +64,7 @@ def reference_column(extract: str) -> str | None:
 
 
 def withheld(extract: str | None, column: str | None) -> bool:
-    """True for columns whose values never leave the warehouse: pseudonymised IDs, dates of birth."""
+    """True for columns whose values never leave the warehouse: pseudonymised IDs, DOBs."""
     if not extract or not column or extract not in extracts():
         return column == "date_of_birth"
     spec = extracts()[extract]["columns"].get(column) or {}
@@ -94,9 +103,18 @@ class Collector:
         self.params = params
         self.records: list[dict[str, Any]] = []
 
-    def add(self, rule: str, *, extract: str | None, file: str | None, row: Any = None,
-            column: str | None = None, value: Any = None, reference: Any = None,
-            detail: str | None = None) -> None:
+    def add(
+        self,
+        rule: str,
+        *,
+        extract: str | None,
+        file: str | None,
+        row: Any = None,
+        column: str | None = None,
+        value: Any = None,
+        reference: Any = None,
+        detail: str | None = None,
+    ) -> None:
         spec = self.rules[rule]
         value_text = format_value(value)
         if value_text and withheld(extract, column):
@@ -105,24 +123,34 @@ class Collector:
         message = text(spec.message, self.params)
         if detail:
             message = f"{message} {detail}"
-        self.records.append({
-            "file": file or "",
-            "row": None if row is None or (isinstance(row, float) and math.isnan(row)) else int(row),
-            "column_letter": "",
-            "column": column or "",
-            "value": value_text,
-            "rule": rule,
-            "severity": spec.severity,
-            "message": message,
-            "how_to_fix": text(spec.how_to_fix, self.params),
-            "extract": extract or "",
-            "reference": ref_text,
-        })
+        self.records.append(
+            {
+                "file": file or "",
+                "row": None
+                if row is None or (isinstance(row, float) and math.isnan(row))
+                else int(row),
+                "column_letter": "",
+                "column": column or "",
+                "value": value_text,
+                "rule": rule,
+                "severity": spec.severity,
+                "message": message,
+                "how_to_fix": text(spec.how_to_fix, self.params),
+                "extract": extract or "",
+                "reference": ref_text,
+            }
+        )
 
-    def internal(self, extract: str | None, file: str | None, what: str, exc: BaseException | str) -> None:
+    def internal(
+        self, extract: str | None, file: str | None, what: str, exc: BaseException | str
+    ) -> None:
         """A check that could not run is itself an error: nothing is skipped silently."""
-        self.add(INTERNAL_RULE, extract=extract, file=file,
-                 detail=f"Check: {what}. Reason: {str(exc).splitlines()[0][:300]}")
+        self.add(
+            INTERNAL_RULE,
+            extract=extract,
+            file=file,
+            detail=f"Check: {what}. Reason: {str(exc).splitlines()[0][:300]}",
+        )
 
     def frame(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self.records, columns=FINDING_COLUMNS)
@@ -151,13 +179,19 @@ def files_by_extract(con: Any, tables: dict[str, dict[str, str]]) -> dict[str, l
     if "load_log" not in tables:
         return {}
     out: dict[str, list[str]] = {}
-    for extract, file in con.execute("SELECT extract, file FROM load_log ORDER BY extract, file").fetchall():
+    for extract, file in con.execute(
+        "SELECT extract, file FROM load_log ORDER BY extract, file"
+    ).fetchall():
         out.setdefault(extract, []).append(file)
     return out
 
 
-def check_schema(rules: dict[str, Rule], tables: dict[str, dict[str, str]],
-                 files: dict[str, list[str]], add: Collector) -> dict[str, set[str]]:
+def check_schema(
+    rules: dict[str, Rule],
+    tables: dict[str, dict[str, str]],
+    files: dict[str, list[str]],
+    add: Collector,
+) -> dict[str, set[str]]:
     """Contract tables and columns present with the right types; returns the usable columns."""
     by_part = {r.part: r.code for r in rules.values() if r.check == "schema"}
     usable: dict[str, set[str]] = {}
@@ -166,57 +200,87 @@ def check_schema(rules: dict[str, Rule], tables: dict[str, dict[str, str]],
         file = "; ".join(files.get(extract, [])) or None
         if table not in tables:
             if spec.get("required") and "missing_table" in by_part:
-                add.add(by_part["missing_table"], extract=extract, file=file,
-                        detail=f"There is no {table} table in the warehouse.")
+                add.add(
+                    by_part["missing_table"],
+                    extract=extract,
+                    file=file,
+                    detail=f"There is no {table} table in the warehouse.",
+                )
             continue
         have = tables[table]
         ok: set[str] = set()
-        for column, cspec in [*spec["columns"].items(), ("_file", {"type": "text"}),
-                              ("_row", {"type": "integer"})]:
+        for column, cspec in [
+            *spec["columns"].items(),
+            ("_file", {"type": "text"}),
+            ("_row", {"type": "integer"}),
+        ]:
             if column not in have:
                 if "missing_column" in by_part:
-                    add.add(by_part["missing_column"], extract=extract, file=file, column=column,
-                            detail=f"Column {column} is missing from {table}.")
+                    add.add(
+                        by_part["missing_column"],
+                        extract=extract,
+                        file=file,
+                        column=column,
+                        detail=f"Column {column} is missing from {table}.",
+                    )
                 continue
             if have[column] not in _TYPES[cspec["type"]]:
                 if "wrong_type" in by_part:
-                    add.add(by_part["wrong_type"], extract=extract, file=file, column=column,
-                            detail=f"{table}.{column} is {have[column]}, expected "
-                                   f"{' or '.join(sorted(_TYPES[cspec['type']]))}.")
+                    add.add(
+                        by_part["wrong_type"],
+                        extract=extract,
+                        file=file,
+                        column=column,
+                        detail=f"{table}.{column} is {have[column]}, expected "
+                        f"{' or '.join(sorted(_TYPES[cspec['type']]))}.",
+                    )
                 continue
             ok.add(column)
         usable[extract] = ok
     return usable
 
 
-def check_set_aside(con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]],
-                    add: Collector) -> None:
+def check_set_aside(
+    con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]], add: Collector
+) -> None:
     """Every row ingest set aside is an error finding, under the rule for its reason."""
     if "set_aside" not in tables:
         return
     aside = [r for r in rules.values() if r.check == "set_aside"]
     fallback = next((r.code for r in aside if "*" in r.reasons), None)
     by_reason = {reason: r.code for r in aside for reason in r.reasons if reason != "*"}
-    query = ('SELECT extract, file, "row", "column", value, reason_code, reason FROM set_aside '
-             'ORDER BY extract, file, "row", "column"')
+    query = (
+        'SELECT extract, file, "row", "column", value, reason_code, reason FROM set_aside '
+        'ORDER BY extract, file, "row", "column"'
+    )
     for extract, file, row, column, value, reason_code, reason in con.execute(query).fetchall():
         code = by_reason.get(str(reason_code).upper(), fallback)
         if code is None:
             continue
-        add.add(code, extract=extract, file=file, row=row, column=column, value=value,
-                detail=f"Ingest: {reason}" if reason else None)
+        add.add(
+            code,
+            extract=extract,
+            file=file,
+            row=row,
+            column=column,
+            value=value,
+            detail=f"Ingest: {reason}" if reason else None,
+        )
 
 
-def check_notes(con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]],
-                add: Collector) -> None:
+def check_notes(
+    con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]], add: Collector
+) -> None:
     """Decisions ingest reported, as warnings or information."""
     if "ingest_notes" not in tables:
         return
     noted = [r for r in rules.values() if r.check == "note"]
     fallback = next((r.code for r in noted if "*" in r.notes), None)
     by_code = {n: r.code for r in noted for n in r.notes if n != "*"}
-    query = ("SELECT extract, file, note_code, message FROM ingest_notes "
-             "ORDER BY extract NULLS FIRST, file NULLS FIRST, note_code, message")
+    query = (
+        "SELECT extract, file, note_code, message FROM ingest_notes "
+        "ORDER BY extract NULLS FIRST, file NULLS FIRST, note_code, message"
+    )
     for extract, file, note_code, message in con.execute(query).fetchall():
         code = by_code.get(str(note_code).upper(), fallback)
         if code is None:
@@ -236,8 +300,14 @@ def row_condition(spec: dict[str, Any]) -> Any:
     column = Column(spec["column"])
     if "is_null" in spec:
         return column.is_null() if spec["is_null"] else column.is_not_null()
-    ops = {"==": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
-           ">": column.__gt__, ">=": column.__ge__}
+    ops = {
+        "==": column.__eq__,
+        "!=": column.__ne__,
+        "<": column.__lt__,
+        "<=": column.__le__,
+        ">": column.__gt__,
+        ">=": column.__ge__,
+    }
     return ops[spec["op"]](spec["value"])
 
 
@@ -255,8 +325,9 @@ def _gx_context() -> Any:
     return context
 
 
-def build_suite(gx: Any, gxe: Any, extract: str, rules: list[Rule], params: dict[str, Any],
-                usable: set[str]) -> tuple[Any, set[str]]:
+def build_suite(
+    gx: Any, gxe: Any, extract: str, rules: list[Rule], params: dict[str, Any], usable: set[str]
+) -> tuple[Any, set[str]]:
     """One ExpectationSuite for one extract (one expectation per rule and column)."""
     suite = gx.ExpectationSuite(name=f"{extract}_suite")
     needed: set[str] = set()
@@ -278,8 +349,15 @@ def build_suite(gx: Any, gxe: Any, extract: str, rules: list[Rule], params: dict
     return suite, needed
 
 
-def run_gx(con: Any, rules: dict[str, Rule], params: dict[str, Any], usable: dict[str, set[str]],
-           batch_rows: int, add: Collector, timings: dict[str, float]) -> None:
+def run_gx(
+    con: Any,
+    rules: dict[str, Rule],
+    params: dict[str, Any],
+    usable: dict[str, set[str]],
+    batch_rows: int,
+    add: Collector,
+    timings: dict[str, float],
+) -> None:
     gx_rules: dict[str, list[Rule]] = {}
     for rule in rules.values():
         if rule.check == "gx" and rule.extract in usable:
@@ -307,8 +385,9 @@ def run_gx(con: Any, rules: dict[str, Rule], params: dict[str, Any], usable: dic
         index = ["_file", "_row"] + ([reference] if reference and reference in ok else [])
         columns = sorted(needed | set(index))
         select = ", ".join(f'"{c}"' for c in columns)
-        reader = con.sql(f'SELECT {select} FROM "stg_{extract}" ORDER BY _file, _row').to_arrow_reader(
-            batch_rows)
+        reader = con.sql(
+            f'SELECT {select} FROM "stg_{extract}" ORDER BY _file, _row'
+        ).to_arrow_reader(batch_rows)
         n_batches = 0
         for record_batch in reader:
             if record_batch.num_rows == 0:
@@ -329,7 +408,9 @@ def run_gx(con: Any, rules: dict[str, Rule], params: dict[str, Any], usable: dic
         timings[f"gx_{extract}_batches"] = n_batches
 
 
-def _collect_gx(result: dict[str, Any], extract: str, reference: str | None, add: Collector) -> None:
+def _collect_gx(
+    result: dict[str, Any], extract: str, reference: str | None, add: Collector
+) -> None:
     for item in result.get("results", []):
         config = item.get("expectation_config") or {}
         meta = config.get("meta") or {}
@@ -340,8 +421,13 @@ def _collect_gx(result: dict[str, Any], extract: str, reference: str | None, add
             isinstance(v, dict) and v.get("raised_exception") for v in exc.values()
         ):
             message = exc.get("exception_message") or next(
-                (v.get("exception_message") for v in exc.values()
-                 if isinstance(v, dict) and v.get("exception_message")), "unknown error")
+                (
+                    v.get("exception_message")
+                    for v in exc.values()
+                    if isinstance(v, dict) and v.get("exception_message")
+                ),
+                "unknown error",
+            )
             add.internal(extract, None, f"{code} ({config.get('type')}) on {column}", message)
             continue
         if item.get("success"):
@@ -353,9 +439,16 @@ def _collect_gx(result: dict[str, Any], extract: str, reference: str | None, add
                 other = others[0]
                 other_value = WITHHELD if withheld(extract, other) else format_value(hit.get(other))
                 detail = f"({other} is {other_value or 'blank'}.)"
-            add.add(code, extract=extract, file=hit.get("_file"), row=hit.get("_row"), column=column,
-                    value=hit.get(column), reference=hit.get(reference) if reference else None,
-                    detail=detail)
+            add.add(
+                code,
+                extract=extract,
+                file=hit.get("_file"),
+                row=hit.get("_row"),
+                column=column,
+                value=hit.get(column),
+                reference=hit.get(reference) if reference else None,
+                detail=detail,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,12 +463,19 @@ def staged_counts_sql(tables: dict[str, dict[str, str]]) -> str:
         if f"stg_{e}" in tables and "_file" in tables[f"stg_{e}"]
     ]
     return " UNION ALL ".join(parts) or (
-        "SELECT NULL::VARCHAR AS extract, NULL::VARCHAR AS file, 0 AS n WHERE false")
+        "SELECT NULL::VARCHAR AS extract, NULL::VARCHAR AS file, 0 AS n WHERE false"
+    )
 
 
-def run_sql(con: Any, rules: dict[str, Rule], params: dict[str, Any],
-            tables: dict[str, dict[str, str]], usable: dict[str, set[str]],
-            files: dict[str, list[str]], add: Collector) -> None:
+def run_sql(
+    con: Any,
+    rules: dict[str, Rule],
+    params: dict[str, Any],
+    tables: dict[str, dict[str, str]],
+    usable: dict[str, set[str]],
+    files: dict[str, list[str]],
+    add: Collector,
+) -> None:
     extra = {"staged_counts": staged_counts_sql(tables)}
     for rule in rules.values():
         if rule.check != "sql":
@@ -395,15 +495,25 @@ def run_sql(con: Any, rules: dict[str, Rule], params: dict[str, Any],
             names = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         except Exception as exc:  # duckdb.Error and template errors alike
-            add.internal(None if rule.extract == "*" else rule.extract,
-                         "; ".join(files.get(rule.extract, [])) or None, rule.code, exc)
+            add.internal(
+                None if rule.extract == "*" else rule.extract,
+                "; ".join(files.get(rule.extract, [])) or None,
+                rule.code,
+                exc,
+            )
             continue
         default_column = rule.columns[0] if rule.columns else None
         for values in rows:
             rec = dict(zip(names, values, strict=True))
-            add.add(rule.code, extract=rec.get("extract") or rule.extract, file=rec.get("file"),
-                    row=rec.get("row"), column=rec.get("column") or default_column,
-                    value=rec.get("value"), reference=rec.get("reference"))
+            add.add(
+                rule.code,
+                extract=rec.get("extract") or rule.extract,
+                file=rec.get("file"),
+                row=rec.get("row"),
+                column=rec.get("column") or default_column,
+                value=rec.get("value"),
+                reference=rec.get("reference"),
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +546,8 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
         _sev=findings["severity"].map(SEVERITY_ORDER).fillna(9),
         _row=findings["row"].fillna(-1).astype("int64"),
     )
-    key = key.sort_values(["_sev", "rule", "extract", "file", "_row", "column", "value", "reference",
-                           "message"], kind="mergesort")
+    key = key.sort_values(
+        ["_sev", "rule", "extract", "file", "_row", "column", "value", "reference", "message"],
+        kind="mergesort",
+    )
     return key.drop(columns=["_sev", "_row"]).reset_index(drop=True)

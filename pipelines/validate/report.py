@@ -52,12 +52,14 @@ def fixlist_frame(findings: pd.DataFrame) -> pd.DataFrame:
         _row=findings["row"].fillna(-1).astype("int64"),
         _col=[(len(c), c) for c in findings["column_letter"]],
     )
-    df = df.sort_values(["_sev", "file", "_row", "_col", "rule", "column", "value"], kind="mergesort")
+    df = df.sort_values(
+        ["_sev", "file", "_row", "_col", "rule", "column", "value"], kind="mergesort"
+    )
     return df[[c for c, _ in FIXLIST_COLUMNS]].reset_index(drop=True)
 
 
 def _write_aside(target: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary file beside ``target`` and swap it in, so a reader never sees half a file."""
+    """Write beside ``target`` and swap it in, so a reader never sees half a file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -128,26 +130,32 @@ def _html_context(result: Any, config: Any) -> dict[str, Any]:
         rows = findings[findings["rule"] == row.rule]
         shown = rows.head(cap)
         spec = result.rules[row.rule]
-        sections.append({
-            "code": row.rule,
-            "severity": row.severity,
-            "extract": row.extract,
-            "count": int(row.count),
-            "message": row.message,
-            "how_to_fix": row.how_to_fix,
-            "example": text(spec.example, result.params),
-            "rows": [
-                {
-                    "file": r.file, "row": "" if pd.isna(r.row) else int(r.row),
-                    "column_letter": r.column_letter, "column": r.column, "value": r.value,
-                    "reference": r.reference, "message": r.message,
-                    "extract": r.extract,
-                }
-                for r in shown.itertuples(index=False)
-            ],
-            "truncated": len(rows) > cap,
-            "cap": cap,
-        })
+        sections.append(
+            {
+                "code": row.rule,
+                "severity": row.severity,
+                "extract": row.extract,
+                "count": int(row.count),
+                "message": row.message,
+                "how_to_fix": row.how_to_fix,
+                "example": text(spec.example, result.params),
+                "rows": [
+                    {
+                        "file": r.file,
+                        "row": "" if pd.isna(r.row) else int(r.row),
+                        "column_letter": r.column_letter,
+                        "column": r.column,
+                        "value": r.value,
+                        "reference": r.reference,
+                        "message": r.message,
+                        "extract": r.extract,
+                    }
+                    for r in shown.itertuples(index=False)
+                ],
+                "truncated": len(rows) > cap,
+                "cap": cap,
+            }
+        )
     statement = result.statement()
     return {
         "verdict": result.verdict,
@@ -206,11 +214,17 @@ def write_dq_report(result: Any, con: Any, config: Any, out_dir: Path) -> list[P
             for r in result.by_rule().itertuples(index=False)
         ],
         "files": [
-            {k: (bool(v) if k == "reconciles" else v if isinstance(v, str) else int(v))
-             for k, v in r._asdict().items()}
+            {
+                k: (bool(v) if k == "reconciles" else v if isinstance(v, str) else int(v))
+                for k, v in r._asdict().items()
+            }
             for r in result.files.itertuples(index=False)
         ],
     }
-    _write_aside(json_path, lambda p: p.write_text(
-        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"))
+    _write_aside(
+        json_path,
+        lambda p: p.write_text(
+            json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        ),
+    )
     return [html_path, csv_path, xlsx_path, json_path]

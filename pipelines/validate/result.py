@@ -58,26 +58,35 @@ class ValidationResult:
         return text(self.rules[code].message, self.params)
 
     def by_rule(self) -> pd.DataFrame:
-        """Rule, severity, extract, count of findings, message; errors first, then warnings, notes."""
+        """Rule, severity, extract, count, message; errors first, then warnings, then notes."""
         cols = ["rule", "severity", "extract", "count", "message", "how_to_fix"]
         if self.findings.empty:
             return pd.DataFrame(columns=cols)
         order = {"error": 0, "warning": 1, "info": 2}
         counts = (
-            self.findings.groupby(["rule", "severity"], sort=True).size().rename("count").reset_index()
+            self.findings.groupby(["rule", "severity"], sort=True)
+            .size()
+            .rename("count")
+            .reset_index()
         )
-        counts["extract"] = [self.rules[c].extract if self.rules[c].extract != "*" else ""
-                             for c in counts["rule"]]
+        counts["extract"] = [
+            self.rules[c].extract if self.rules[c].extract != "*" else "" for c in counts["rule"]
+        ]
         counts["message"] = [self.rule_message(c) for c in counts["rule"]]
         counts["how_to_fix"] = [text(self.rules[c].how_to_fix, self.params) for c in counts["rule"]]
         counts["_o"] = counts["severity"].map(order)
-        return counts.sort_values(["_o", "rule"], kind="mergesort").drop(columns="_o")[cols].reset_index(
-            drop=True)
+        return (
+            counts.sort_values(["_o", "rule"], kind="mergesort")
+            .drop(columns="_o")[cols]
+            .reset_index(drop=True)
+        )
 
     def describe(self) -> str:
         """Short summary for the terminal: verdict, counts by rule, where to look."""
-        head = (f"Data quality: {self.verdict} - {_plural(self.n_errors, 'error')}, "
-                f"{_plural(self.n_warnings, 'warning')}")
+        head = (
+            f"Data quality: {self.verdict} - {_plural(self.n_errors, 'error')}, "
+            f"{_plural(self.n_warnings, 'warning')}"
+        )
         if self.n_info:
             head += f", {_plural(self.n_info, 'note')}"
         lines = [head]
@@ -95,8 +104,10 @@ class ValidationResult:
                 continue
             lines.append(f"  {row.severity:<7} {row.rule}  {row.count:>7,}  {row.message}")
         if self.n_errors or self.n_warnings:
-            lines.append("  Every problem, with its file, Excel row, column and how to fix it, is in the "
-                         "data quality report and its fix list (data_quality_fixlist.csv/.xlsx).")
+            lines.append(
+                "  Every problem, with its file, Excel row, column and how to fix it, is in the "
+                "data quality report and its fix list (data_quality_fixlist.csv/.xlsx)."
+            )
         return "\n".join(lines)
 
     def statement(self) -> dict[str, Any]:
@@ -119,33 +130,40 @@ class ValidationResult:
                     lines.append(f"{message}{f' ({values})' if values else ''} [{code}].")
                 else:
                     lines.append(f"{_plural(len(group), 'row')}: {message} [{code}].")
-            out_extracts.append({
-                "extract": extract,
-                "grain": spec.get("grain", ""),
-                "required": bool(spec.get("required")),
-                "delivered": not files.empty,
-                "files": [str(f) for f in files["file"]],
-                "rows_read": int(files["rows_read"].sum()),
-                "rows_loaded": int(files["rows_loaded"].sum()),
-                "rows_set_aside": int(files["rows_set_aside"].sum()),
-                "reconciles": bool(files["reconciles"].all()) if not files.empty else True,
-                "errors": int((mine["severity"] == "error").sum()),
-                "warnings": int(len(warnings)),
-                "warnings_summary": lines,
-            })
+            out_extracts.append(
+                {
+                    "extract": extract,
+                    "grain": spec.get("grain", ""),
+                    "required": bool(spec.get("required")),
+                    "delivered": not files.empty,
+                    "files": [str(f) for f in files["file"]],
+                    "rows_read": int(files["rows_read"].sum()),
+                    "rows_loaded": int(files["rows_loaded"].sum()),
+                    "rows_set_aside": int(files["rows_set_aside"].sum()),
+                    "reconciles": bool(files["reconciles"].all()) if not files.empty else True,
+                    "errors": int((mine["severity"] == "error").sum()),
+                    "warnings": int(len(warnings)),
+                    "warnings_summary": lines,
+                }
+            )
         delivered = [e for e in out_extracts if e["delivered"]]
         read = sum(e["rows_read"] for e in delivered)
         loaded = sum(e["rows_loaded"] for e in delivered)
         aside = sum(e["rows_set_aside"] for e in delivered)
         summary = (
-            f"{_plural(len(delivered), 'extract')} checked against {_plural(self._n_rules(), 'rule')}: "
+            f"{_plural(len(delivered), 'extract')} checked against "
+            f"{_plural(self._n_rules(), 'rule')}: "
             f"{read:,} rows read, {loaded:,} loaded, {aside:,} set aside. "
         )
         if self.n_errors:
-            summary += f"{_plural(self.n_errors, 'error')} must be fixed before figures are published."
+            summary += (
+                f"{_plural(self.n_errors, 'error')} must be fixed before figures are published."
+            )
         elif self.n_warnings:
-            summary += (f"No errors; {_plural(self.n_warnings, 'warning')} (listed below) may affect "
-                        "some figures.")
+            summary += (
+                f"No errors; {_plural(self.n_warnings, 'warning')} (listed below) may affect "
+                "some figures."
+            )
         else:
             summary += "No errors or warnings."
         return {

@@ -132,9 +132,10 @@ def _sql_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def resolve(value: Any, params: dict[str, Any], column: str | None = None,
-            extract: str | None = None) -> Any:
-    """A rule argument with `$name` and ``{codes: list}`` resolved (for GX kwargs and SQL params)."""
+def resolve(
+    value: Any, params: dict[str, Any], column: str | None = None, extract: str | None = None
+) -> Any:
+    """A rule argument with `$name` and ``{codes: list}`` resolved (GX kwargs, SQL params)."""
     if isinstance(value, dict) and set(value) == {"codes"}:
         name = value["codes"]
         if name == "$column":
