@@ -28,6 +28,7 @@ PS, PE, AS_AT = pd.Timestamp("2012-04-01"), pd.Timestamp("2012-12-31"), pd.Times
 
 # --- helpers --------------------------------------------------------------------------------------
 
+
 def read(folder: Path, name: str) -> pd.DataFrame:
     df = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
     for col, spec in extracts()[name]["columns"].items():
@@ -40,7 +41,9 @@ def read(folder: Path, name: str) -> pd.DataFrame:
 
 def age(dob: pd.Series, at: pd.Series) -> pd.Series:
     """Whole years by birthday."""
-    before = (at.dt.month < dob.dt.month) | ((at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day))
+    before = (at.dt.month < dob.dt.month) | (
+        (at.dt.month == dob.dt.month) & (at.dt.day < dob.dt.day)
+    )
     return at.dt.year - dob.dt.year - before.astype(int)
 
 
@@ -88,6 +91,7 @@ def add_months(day: pd.Timestamp, months: int) -> pd.Timestamp:
 
 # --- fixtures -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample")
@@ -102,6 +106,7 @@ def data(fresh: Path) -> dict[str, pd.DataFrame]:
 
 # --- determinism and the contract -----------------------------------------------------------------
 
+
 def test_holidays_include_2011_and_2012_specials() -> None:
     for day in ("2011-04-29", "2012-06-04", "2012-06-05"):
         assert dt.date.fromisoformat(day) in _HOL
@@ -112,9 +117,12 @@ def test_same_seed_same_bytes_other_seed_differs(fresh: Path, tmp_path: Path) ->
     generate_sample(tmp_path / "b", seed=7, scale=0.1)
     generate_sample(tmp_path / "c", seed=8, scale=0.1)
     for name in EXTRACT_ORDER:
-        assert filecmp.cmp(tmp_path / "a" / f"{name}.csv", tmp_path / "b" / f"{name}.csv", shallow=False)
-    assert not filecmp.cmp(tmp_path / "a" / "dat_referrals.csv", tmp_path / "c" / "dat_referrals.csv",
-                           shallow=False)
+        assert filecmp.cmp(
+            tmp_path / "a" / f"{name}.csv", tmp_path / "b" / f"{name}.csv", shallow=False
+        )
+    assert not filecmp.cmp(
+        tmp_path / "a" / "dat_referrals.csv", tmp_path / "c" / "dat_referrals.csv", shallow=False
+    )
 
 
 def test_committed_sample_is_a_fresh_generation(fresh: Path) -> None:
@@ -137,7 +145,11 @@ def test_codes_and_required_values(data: dict[str, pd.DataFrame]) -> None:
                 assert not (s.isna() | (s.astype(str) == "")).any(), (name, col)
             if spec["type"] == "code":
                 used = set(s[s != ""])
-                assert used <= set(lists[spec["codes"]]), (name, col, used - set(lists[spec["codes"]]))
+                assert used <= set(lists[spec["codes"]]), (
+                    name,
+                    col,
+                    used - set(lists[spec["codes"]]),
+                )
             if spec["type"] == "code_list":
                 used = {c for v in s[s != ""] for c in v.split(";")}
                 assert used <= set(lists[spec["codes"]])
@@ -152,18 +164,29 @@ def test_codes_and_required_values(data: dict[str, pd.DataFrame]) -> None:
 
 def test_dates_in_range_and_consistent(data: dict[str, pd.DataFrame]) -> None:
     dat = data["dat_referrals"]
-    assert dat["referral_date"].min() == pd.Timestamp("2009-04-01") or dat["referral_date"].min() < pd.Timestamp(
-        "2009-04-08")
+    assert dat["referral_date"].min() == pd.Timestamp("2009-04-01") or dat[
+        "referral_date"
+    ].min() < pd.Timestamp("2009-04-08")
     assert dat["referral_date"].max() <= AS_AT
-    assert (dat["decision_date"] >= dat["referral_date"]).all() and (dat["decision_date"] <= AS_AT).all()
+    assert (dat["decision_date"] >= dat["referral_date"]).all() and (
+        dat["decision_date"] <= AS_AT
+    ).all()
     assert not (dat["date_of_birth"] > dat["referral_date"] + pd.DateOffset(months=9)).any()
     seen = dat["child_seen"] != ""
     assert dat.loc[seen, "outcome"].isin(["IA", "S47"]).all()
 
     reg = data["cpr_registrations"]
-    assert (reg["strategy_discussion_date"].isna() | (reg["strategy_discussion_date"] <= reg["initial_conference_date"])).all()
-    assert (reg["first_core_group_date"].isna() | (reg["first_core_group_date"] > reg["initial_conference_date"])).all()
-    assert (reg["deregistration_date"].isna() | (reg["deregistration_date"] > reg["registration_date"])).all()
+    assert (
+        reg["strategy_discussion_date"].isna()
+        | (reg["strategy_discussion_date"] <= reg["initial_conference_date"])
+    ).all()
+    assert (
+        reg["first_core_group_date"].isna()
+        | (reg["first_core_group_date"] > reg["initial_conference_date"])
+    ).all()
+    assert (
+        reg["deregistration_date"].isna() | (reg["deregistration_date"] > reg["registration_date"])
+    ).all()
     assert ((reg["deregistration_date"].isna()) == (reg["deregistration_reason"] == "")).all()
     # no overlapping registrations per child
     r = reg.sort_values(["child_id", "registration_date"])
@@ -177,7 +200,9 @@ def test_dates_in_range_and_consistent(data: dict[str, pd.DataFrame]) -> None:
     rev = data["cpr_reviews"].merge(reg, on="registration_id", how="left", validate="many_to_one")
     assert rev["registration_date"].notna().all()
     assert (rev["review_date"] >= rev["registration_date"]).all()
-    assert (rev["deregistration_date"].isna() | (rev["review_date"] <= rev["deregistration_date"])).all()
+    assert (
+        rev["deregistration_date"].isna() | (rev["review_date"] <= rev["deregistration_date"])
+    ).all()
 
     ifss = data["ifss_referrals"]
     acc = ifss["accepted"] == "Y"
@@ -188,7 +213,9 @@ def test_dates_in_range_and_consistent(data: dict[str, pd.DataFrame]) -> None:
     esc = ifss["escalated"] == "Y"
     assert ifss.loc[esc, "escalation_date"].notna().all()
     assert (ifss.loc[esc, "escalation_date"] >= ifss.loc[esc, "service_start_date"]).all()
-    assert (ifss.loc[esc, "escalation_date"] <= ifss.loc[esc, "service_end_date"].fillna(AS_AT)).all()
+    assert (
+        ifss.loc[esc, "escalation_date"] <= ifss.loc[esc, "service_end_date"].fillna(AS_AT)
+    ).all()
     internal = ifss["referring_team"] != ""
     assert (ifss.loc[internal, "referral_source"] == "5A").all()
     assert (ifss.loc[ifss["service"] != "IFST", "primary_substance"] == "").all()
@@ -214,12 +241,13 @@ def test_realistic_structure(data: dict[str, pd.DataFrame]) -> None:
     # NFA and NFA letters come back more often than initial assessments
     d = dat.sort_values(["child_id", "referral_date"])
     nxt = d.groupby("child_id")["referral_date"].shift(-1)
-    back = (nxt.notna() & (nxt <= d["referral_date"] + pd.DateOffset(months=12)))
+    back = nxt.notna() & (nxt <= d["referral_date"] + pd.DateOffset(months=12))
     rate = back.groupby(d["outcome"]).mean()
     assert rate["NFA_LETTER"] > rate["IA"] and rate["NFA"] > rate["IA"]
 
 
 # --- the calibration: METRICS.md "Reference figures" --------------------------------------------
+
 
 def in_period(df: pd.DataFrame, col: str = "referral_date") -> pd.DataFrame:
     return df[(df[col] >= PS) & (df[col] <= PE)]
@@ -227,7 +255,9 @@ def in_period(df: pd.DataFrame, col: str = "referral_date") -> pd.DataFrame:
 
 def test_calibration_referrals(data: dict[str, pd.DataFrame]) -> None:
     ifss = in_period(data["ifss_referrals"])
-    ifss = ifss.assign(group=source_group(ifss), band=band(ifss["date_of_birth"], ifss["referral_date"]))
+    ifss = ifss.assign(
+        group=source_group(ifss), band=band(ifss["date_of_birth"], ifss["referral_date"])
+    )
     prev = ifss[ifss["service"] == "PREVENTION"]
     n = len(prev)
     assert n == 434
@@ -249,8 +279,10 @@ def test_calibration_referrals(data: dict[str, pd.DataFrame]) -> None:
     assert close(pct((fst["case_status"] == "CPR").sum(), n), 18)
     assert close(pct(fst["band"].isin(["UNBORN", "0-2", "3-5", "6-8", "9-11"]).sum(), n), 71)
 
-    for service, total, accepted in (("IFST", 47, {"NEW": (27, 30), "CONSULTATION": (8, 9), "RE_REFERRAL": (6, 8)}),
-                                     ("FASS", 36, {"NEW": (26, 29), "ADVICE": (6, 6), "RE_REFERRAL": (1, 1)})):
+    for service, total, accepted in (
+        ("IFST", 47, {"NEW": (27, 30), "CONSULTATION": (8, 9), "RE_REFERRAL": (6, 8)}),
+        ("FASS", 36, {"NEW": (26, 29), "ADVICE": (6, 6), "RE_REFERRAL": (1, 1)}),
+    ):
         s = ifss[ifss["service"] == service]
         assert len(s) == total, service
         for rtype, (a, n_type) in accepted.items():
@@ -259,13 +291,23 @@ def test_calibration_referrals(data: dict[str, pd.DataFrame]) -> None:
 
     ifst = ifss[ifss["service"] == "IFST"]
     sub = ifst.loc[ifst["primary_substance"] != "", "primary_substance"].value_counts()
-    for key, target in {"ALCOHOL": 45, "HEROIN": 32, "CANNABIS": 10, "AMPHETAMINE": 7, "COCAINE": 6}.items():
+    for key, target in {
+        "ALCOHOL": 45,
+        "HEROIN": 32,
+        "CANNABIS": 10,
+        "AMPHETAMINE": 7,
+        "COCAINE": 6,
+    }.items():
         assert close(pct(sub[key], sub.sum()), target), key
 
     both = ifss[ifss["service"].isin(["IFST", "FASS"])]
     n = len(both)
     cs = both["case_status"].value_counts()
-    assert close(pct(cs["CIN"], n), 63) and close(pct(cs["CPR"], n), 24) and close(pct(cs["LAC"], n), 13)
+    assert (
+        close(pct(cs["CIN"], n), 63)
+        and close(pct(cs["CPR"], n), 24)
+        and close(pct(cs["LAC"], n), 13)
+    )
     b = both["band"].value_counts()
     assert close(pct(b.get("UNBORN", 0) + b.get("0-2", 0), n), 30)
     assert close(pct(b.get("3-5", 0), n), 17)
@@ -275,26 +317,39 @@ def test_calibration_referrals(data: dict[str, pd.DataFrame]) -> None:
 def test_calibration_distance_travelled(data: dict[str, pd.DataFrame]) -> None:
     ifss = data["ifss_referrals"]
     prev = ifss[ifss["service"] == "PREVENTION"]
-    served = prev[(prev["accepted"] == "Y") & (prev["service_start_date"] <= PE)
-                  & (prev["service_end_date"].isna() | (prev["service_end_date"] >= PS))]
+    served = prev[
+        (prev["accepted"] == "Y")
+        & (prev["service_start_date"] <= PE)
+        & (prev["service_end_date"].isna() | (prev["service_end_date"] >= PS))
+    ]
     families = served["family_id"].nunique()
     assert families == 160
-    esc = served[(served["escalated"] == "Y") & served["escalation_date"].between(PS, PE)]["family_id"].nunique()
+    esc = served[(served["escalated"] == "Y") & served["escalation_date"].between(PS, PE)][
+        "family_id"
+    ].nunique()
     assert esc == 23 and close(pct(esc, families), 14)
 
     dtr = data["ifss_distance_travelled"]
     dtr = dtr[dtr["ifss_referral_id"].isin(prev["ifss_referral_id"])]
     starts = dtr[dtr["stage"] == "START"]
     ends = dtr[dtr["stage"] == "END"]
-    first_start = starts.loc[starts.groupby("ifss_referral_id")["assessment_date"].idxmin(), ["ifss_referral_id", "assessment_id"]]
-    last_end = ends.loc[ends.groupby("ifss_referral_id")["assessment_date"].idxmax(),
-                        ["ifss_referral_id", "assessment_id", "assessment_date"]]
+    first_start = starts.loc[
+        starts.groupby("ifss_referral_id")["assessment_date"].idxmin(),
+        ["ifss_referral_id", "assessment_id"],
+    ]
+    last_end = ends.loc[
+        ends.groupby("ifss_referral_id")["assessment_date"].idxmax(),
+        ["ifss_referral_id", "assessment_id", "assessment_date"],
+    ]
     last_end = last_end[last_end["assessment_date"].between(PS, PE)]
     pairs = first_start.merge(last_end, on="ifss_referral_id", suffixes=("_s", "_e"))
     s = starts[starts["assessment_id"].isin(pairs["assessment_id_s"])]
     e = ends[ends["assessment_id"].isin(pairs["assessment_id_e"])]
     m = s[["ifss_referral_id", "domain", "risk_score"]].merge(
-        e[["ifss_referral_id", "domain", "risk_score"]], on=["ifss_referral_id", "domain"], suffixes=("_s", "_e"))
+        e[["ifss_referral_id", "domain", "risk_score"]],
+        on=["ifss_referral_id", "domain"],
+        suffixes=("_s", "_e"),
+    )
     means = m.groupby("ifss_referral_id")[["risk_score_s", "risk_score_e"]].mean()
     assert len(means) == len(pairs) and len(pairs) >= 60
     reduction = 100 * (means["risk_score_s"] - means["risk_score_e"]) / means["risk_score_s"]
@@ -303,13 +358,17 @@ def test_calibration_distance_travelled(data: dict[str, pd.DataFrame]) -> None:
 
 
 def test_calibration_re_referrals(data: dict[str, pd.DataFrame]) -> None:
-    dat = data["dat_referrals"][["child_id", "referral_date"]].sort_values(["child_id", "referral_date"])
+    dat = data["dat_referrals"][["child_id", "referral_date"]].sort_values(
+        ["child_id", "referral_date"]
+    )
     prev_date = dat.groupby("child_id")["referral_date"].shift(1)
     # the latest strictly earlier referral decides (same-day referrals are not earlier)
     dat = dat.assign(prev=prev_date)
     same = dat["prev"] == dat["referral_date"]
     assert not same.any()
-    dat["re"] = dat["prev"].notna() & (dat["prev"] >= dat["referral_date"] - pd.DateOffset(months=12))
+    dat["re"] = dat["prev"].notna() & (
+        dat["prev"] >= dat["referral_date"] - pd.DateOffset(months=12)
+    )
     for fy, target in (("2010", 25), ("2011", 44), ("2012", 40)):
         lo = pd.Timestamp(f"{fy}-04-01")
         hi = min(pd.Timestamp(f"{int(fy) + 1}-03-31"), PE)
@@ -320,24 +379,40 @@ def test_calibration_re_referrals(data: dict[str, pd.DataFrame]) -> None:
 def test_calibration_cpr(data: dict[str, pd.DataFrame]) -> None:
     ps, pe = pd.Timestamp("2011-04-01"), pd.Timestamp("2012-03-31")
     reg = data["cpr_registrations"]
-    on_reg = reg[(reg["registration_date"] <= pe) & (reg["deregistration_date"].isna() | (reg["deregistration_date"] > pe))]
+    on_reg = reg[
+        (reg["registration_date"] <= pe)
+        & (reg["deregistration_date"].isna() | (reg["deregistration_date"] > pe))
+    ]
     assert abs(len(on_reg) - 110) <= 2
     r = reg[reg["registration_date"].between(ps, pe)]
     with_sd = r[r["strategy_discussion_date"].notna()]
-    timely = [c.date() <= nth_working_day_after(s.date(), 15)
-              for s, c in zip(with_sd["strategy_discussion_date"], with_sd["initial_conference_date"], strict=True)]
+    timely = [
+        c.date() <= nth_working_day_after(s.date(), 15)
+        for s, c in zip(
+            with_sd["strategy_discussion_date"], with_sd["initial_conference_date"], strict=True
+        )
+    ]
     assert close(100 * np.mean(timely), 96)
     deadline = [nth_working_day_after(c.date(), 10) for c in r["initial_conference_date"]]
     keep = [dl <= AS_AT.date() for dl in deadline]
-    cg = [(not pd.isna(f)) and f.date() <= dl for f, dl, k in zip(r["first_core_group_date"], deadline, keep, strict=True) if k]
+    cg = [
+        (not pd.isna(f)) and f.date() <= dl
+        for f, dl, k in zip(r["first_core_group_date"], deadline, keep, strict=True)
+        if k
+    ]
     assert close(100 * np.mean(cg), 56)
 
-    rev = data["cpr_reviews"].merge(reg[["registration_id", "initial_conference_date"]], on="registration_id")
+    rev = data["cpr_reviews"].merge(
+        reg[["registration_id", "initial_conference_date"]], on="registration_id"
+    )
     rev = rev.sort_values(["registration_id", "review_date"])
     before = rev.groupby("registration_id")["review_date"].shift(1)
     first = before.isna()
-    due = np.where(first, [add_months(x, 3) for x in rev["initial_conference_date"]],
-                   [add_months(x, 6) if not pd.isna(x) else pd.NaT for x in before])
+    due = np.where(
+        first,
+        [add_months(x, 3) for x in rev["initial_conference_date"]],
+        [add_months(x, 6) if not pd.isna(x) else pd.NaT for x in before],
+    )
     rev["on_time"] = rev["review_date"] <= pd.to_datetime(due)
     sel = rev[rev["review_date"].between(ps, pe)]
     assert close(100 * sel["on_time"].mean(), 99)
@@ -364,8 +439,15 @@ def test_calibration_workforce(data: dict[str, pd.DataFrame]) -> None:
 
     def experience(df: pd.DataFrame) -> list[int]:
         sw = df[(df["role"] == "SW") & (df["status"] == "FILLED")]
-        one, two = sw["qualified_date"] + pd.DateOffset(years=1), sw["qualified_date"] + pd.DateOffset(years=2)
-        return [int((snap < one).sum()), int(((snap >= one) & (snap < two)).sum()), int((snap >= two).sum())]
+        one, two = (
+            sw["qualified_date"] + pd.DateOffset(years=1),
+            sw["qualified_date"] + pd.DateOffset(years=2),
+        )
+        return [
+            int((snap < one).sum()),
+            int(((snap >= one) & (snap < two)).sum()),
+            int((snap >= two).sum()),
+        ]
 
     assert experience(dat) == [5, 4, 0]
     assert experience(cpt) == [6, 2, 3]
@@ -379,13 +461,16 @@ def test_calibration_workforce(data: dict[str, pd.DataFrame]) -> None:
 
 # --- messy and xlsx: the same data in other forms -------------------------------------------------
 
+
 def _normalise_header(h: str) -> str:
     return re.sub(r"[\s_\-]", "", h.strip().lower())
 
 
 def parse_messy(path: Path, name: str) -> pd.DataFrame:
     """A small independent reader of the messy forms (not the ingestion code) for the round trip."""
-    aliases = yaml.safe_load((ROOT / "pipelines" / "contract" / "aliases.yaml").read_text(encoding="utf-8"))
+    aliases = yaml.safe_load(
+        (ROOT / "pipelines" / "contract" / "aliases.yaml").read_text(encoding="utf-8")
+    )
     cols = extracts()[name]["columns"]
     if path.suffix == ".xlsx":
         df = pd.read_excel(path, dtype=object, engine="openpyxl").astype(object)
@@ -413,6 +498,7 @@ def parse_messy(path: Path, name: str) -> pd.DataFrame:
         s = df[col]
         t = spec["type"]
         if t == "date":
+
             def parse(v: object) -> pd.Timestamp:
                 if isinstance(v, (dt.date, dt.datetime)):
                     return pd.Timestamp(v)
@@ -421,6 +507,7 @@ def parse_messy(path: Path, name: str) -> pd.DataFrame:
                     return pd.NaT
                 fmt = "%d/%m/%Y" if "/" in v else "%Y-%m-%d"
                 return pd.Timestamp(dt.datetime.strptime(v, fmt))
+
             out[col] = pd.to_datetime(s.map(parse))
         elif t == "yesno":
             u = s.astype(str).str.strip().str.upper()
@@ -428,12 +515,16 @@ def parse_messy(path: Path, name: str) -> pd.DataFrame:
         elif t == "integer":
             out[col] = pd.to_numeric(s.astype(str).str.strip().replace("", None)).astype("Int64")
         elif t == "code":
-            labels = {re.sub(r"\s+", " ", k.replace("–", "-")).strip().upper(): str(v)
-                      for k, v in (aliases["codes"].get(spec["codes"]) or {}).items()}
+            labels = {
+                re.sub(r"\s+", " ", k.replace("–", "-")).strip().upper(): str(v)
+                for k, v in (aliases["codes"].get(spec["codes"]) or {}).items()
+            }
             u = s.astype(str).str.strip()
             up = u.str.upper()
             key = u.str.replace("–", "-").str.replace(r"\s+", " ", regex=True).str.upper()
-            out[col] = np.where(up.isin(list(code_lists()[spec["codes"]])), up, key.map(labels).fillna(up))
+            out[col] = np.where(
+                up.isin(list(code_lists()[spec["codes"]])), up, key.map(labels).fillna(up)
+            )
         elif t in ("id", "record_id", "code_list"):
             out[col] = s.astype(str).str.strip().str.upper()
         else:
@@ -450,8 +541,9 @@ def test_messy_and_xlsx_carry_the_same_data(tmp_path: Path, fmt: str) -> None:
     for name in EXTRACT_ORDER:
         want = read(clean, name)
         got = parse_messy(messy / f"{name}.{fmt}", name)
-        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
-                                      check_dtype=False, obj=name)
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False, obj=name
+        )
     if fmt == "csv":
         raw = {n: (messy / f"{n}.csv").read_bytes() for n in EXTRACT_ORDER}
         assert any(b.startswith(b"\xef\xbb\xbf") for b in raw.values())

@@ -24,8 +24,15 @@ from pipelines.contract import extracts
 HERE = Path(__file__).resolve().parent
 CALIBRATION_FILE = HERE / "calibration.yaml"
 
-EXTRACT_ORDER = ["dat_referrals", "cpr_registrations", "cpr_reviews", "ifss_referrals",
-                 "ifss_distance_travelled", "workforce_posts", "workforce_leavers"]
+EXTRACT_ORDER = [
+    "dat_referrals",
+    "cpr_registrations",
+    "cpr_reviews",
+    "ifss_referrals",
+    "ifss_distance_travelled",
+    "workforce_posts",
+    "workforce_leavers",
+]
 
 
 @functools.cache
@@ -49,13 +56,24 @@ def build_frames(seed: int | None = None, scale: float = 1.0) -> dict[str, pd.Da
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
     seed = int(cal["seed"] if seed is None else seed)
-    r_dat, r_cpr, r_ifss, r_wf = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    r_dat, r_cpr, r_ifss, r_wf = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    )
     dat, next_child = generate_dat(cal, r_dat, scale, child_base=1)
     reg, rev, next_child = generate_cpr(cal, r_cpr, scale, child_base=next_child)
-    ifss, dt_rows, next_child, _ = generate_ifss(cal, r_ifss, scale, child_base=next_child, family_base=1)
+    ifss, dt_rows, next_child, _ = generate_ifss(
+        cal, r_ifss, scale, child_base=next_child, family_base=1
+    )
     posts, leavers = generate_workforce(cal, r_wf, scale)
-    frames = {"dat_referrals": dat, "cpr_registrations": reg, "cpr_reviews": rev, "ifss_referrals": ifss,
-              "ifss_distance_travelled": dt_rows, "workforce_posts": posts, "workforce_leavers": leavers}
+    frames = {
+        "dat_referrals": dat,
+        "cpr_registrations": reg,
+        "cpr_reviews": rev,
+        "ifss_referrals": ifss,
+        "ifss_distance_travelled": dt_rows,
+        "workforce_posts": posts,
+        "workforce_leavers": leavers,
+    }
     contract = extracts()
     out = {}
     for name in EXTRACT_ORDER:
@@ -74,9 +92,14 @@ def build_frames(seed: int | None = None, scale: float = 1.0) -> dict[str, pd.Da
     return out
 
 
-def generate_sample(out_dir: str | Path, seed: int | None = None, scale: float = 1.0, fmt: str = "csv",
-                    messy: bool = False) -> list[Path]:
-    """Write the seven extracts to ``out_dir`` as ``<extract>.csv`` or ``.xlsx``; return the paths."""
+def generate_sample(
+    out_dir: str | Path,
+    seed: int | None = None,
+    scale: float = 1.0,
+    fmt: str = "csv",
+    messy: bool = False,
+) -> list[Path]:
+    """Write the seven extracts to ``out_dir`` as ``<extract>.csv`` or ``.xlsx``; return paths."""
     from pipelines.generate.write import (
         MESSY,
         clean_strings,
@@ -93,7 +116,9 @@ def generate_sample(out_dir: str | Path, seed: int | None = None, scale: float =
     frames = build_frames(seed, scale)
     cal = load_calibration()
     aliases = load_aliases() if messy else {}
-    messy_rng = np.random.default_rng(np.random.SeedSequence(int(cal["seed"] if seed is None else seed)).spawn(5)[4])
+    messy_rng = np.random.default_rng(
+        np.random.SeedSequence(int(cal["seed"] if seed is None else seed)).spawn(5)[4]
+    )
     paths = []
     for name in EXTRACT_ORDER:
         df = frames[name]
@@ -104,7 +129,11 @@ def generate_sample(out_dir: str | Path, seed: int | None = None, scale: float =
             other.unlink()
         if fmt == "csv":
             if messy:
-                write_csv(messify(name, df, messy_rng, aliases, keep_dates=False), path, MESSY[name]["encoding"])
+                write_csv(
+                    messify(name, df, messy_rng, aliases, keep_dates=False),
+                    path,
+                    MESSY[name]["encoding"],
+                )
             else:
                 write_csv(clean_strings(name, df), path)
         else:

@@ -53,8 +53,12 @@ def choice(rng: np.random.Generator, shares: Mapping[Any, float], n: int) -> np.
     return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def random_days(rng: np.random.Generator, start: np.ndarray | np.datetime64, end: np.ndarray | np.datetime64,
-                n: int | None = None) -> np.ndarray:
+def random_days(
+    rng: np.random.Generator,
+    start: np.ndarray | np.datetime64,
+    end: np.ndarray | np.datetime64,
+    n: int | None = None,
+) -> np.ndarray:
     """Uniform random dates between start and end inclusive (arrays broadcast)."""
     start = np.asarray(start, dtype="datetime64[D]")
     end = np.asarray(end, dtype="datetime64[D]")
@@ -92,7 +96,14 @@ def age_years(dob: np.ndarray, at: np.ndarray) -> np.ndarray:
     return age
 
 
-BANDS = {"0-2": (0, 2), "3-5": (3, 5), "6-8": (6, 8), "9-11": (9, 11), "12-17": (12, 17), "18+": (18, 19)}
+BANDS = {
+    "0-2": (0, 2),
+    "3-5": (3, 5),
+    "6-8": (6, 8),
+    "9-11": (9, 11),
+    "12-17": (12, 17),
+    "18+": (18, 19),
+}
 
 
 def age_band(dob: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -152,14 +163,16 @@ def holiday_array() -> np.ndarray:
 
 def working_days_after(dates: np.ndarray, n: int | np.ndarray) -> np.ndarray:
     """The Nth working day strictly after each date (METRICS.md): England & Wales bank holidays."""
-    return np.busday_offset(np.asarray(dates, dtype="datetime64[D]"), n, roll="backward",
-                            holidays=holiday_array())
+    return np.busday_offset(
+        np.asarray(dates, dtype="datetime64[D]"), n, roll="backward", holidays=holiday_array()
+    )
 
 
 def next_working_day(dates: np.ndarray) -> np.ndarray:
     """The date itself when a working day, else the next one."""
-    return np.busday_offset(np.asarray(dates, dtype="datetime64[D]"), 0, roll="forward",
-                            holidays=holiday_array())
+    return np.busday_offset(
+        np.asarray(dates, dtype="datetime64[D]"), 0, roll="forward", holidays=holiday_array()
+    )
 
 
 def fy_start(label: str) -> np.datetime64:
@@ -175,8 +188,9 @@ def fy_label(dates: np.ndarray) -> np.ndarray:
 def ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     """Record identifiers such as ``DR00001234`` (upper case, fixed width)."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    width = max(width, len(str(int(numbers.max()))) if numbers.size else width)
-    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width)).astype(object)
+    out = np.empty(numbers.size, dtype=object)
+    out[:] = [f"{prefix}{n:0{width}d}" for n in numbers.tolist()]
+    return out
 
 
 def weighted_order(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:

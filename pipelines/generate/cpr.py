@@ -27,7 +27,9 @@ from pipelines.generate.core import (
 )
 
 
-def _pick_rows(rng: np.random.Generator, eligible: np.ndarray, sizes: np.ndarray, target: int) -> np.ndarray:
+def _pick_rows(
+    rng: np.random.Generator, eligible: np.ndarray, sizes: np.ndarray, target: int
+) -> np.ndarray:
     """A boolean mask over events: eligible events, at random, whose sizes sum to ``target``."""
     mask = np.zeros(sizes.size, dtype=bool)
     left = target
@@ -47,8 +49,9 @@ def _workday_in(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.
     return np.busday_offset(lo, k, roll="forward", holidays=hol)
 
 
-def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
-                 child_base: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def generate_cpr(
+    cal: dict[str, Any], rng: np.random.Generator, scale: float, child_base: int
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     cfg = cal["cpr"]
     as_at = d(cal["data_as_at"])
     start = d(cfg["history_start"])
@@ -103,7 +106,6 @@ def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
     # --- child groups: new, or re-registered after an earlier registration ended -----------------
     sd_earliest = icpc - np.timedelta64(60, "D")
     grp_size: list[int] = []
-    grp_free_from: list[np.datetime64] = []  # deregistration of the group's latest registration
     grp_hidden: list[int] = []
     ev_grp = np.zeros(n_ev, dtype=np.int64)
     ev_nth = np.zeros(n_ev, dtype=np.int64)
@@ -121,7 +123,9 @@ def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
             g = len(grp_size)
             grp_size.append(int(size[i]))
             grp_count.append(0)
-            grp_hidden.append(int(rng.integers(1, 3)) if rng.random() < cfg["hidden_previous_share"] else 0)
+            grp_hidden.append(
+                int(rng.integers(1, 3)) if rng.random() < cfg["hidden_previous_share"] else 0
+            )
             n_grp += 1
         size[i] = grp_size[g]
         ev_grp[i] = g
@@ -159,7 +163,7 @@ def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
     dob = dob_for_band(rng, first_icpc[c_grp], bands)
     child_ids = ids("C", child_base + np.arange(n_child), 7)
 
-    # --- rows: one per child per registration -------------------------------------------------------
+    # --- rows: one per child per registration ----------------------------------------------------
     r_ev = np.repeat(np.arange(n_ev), size)
     r_rank = np.arange(r_ev.size) - np.repeat(np.cumsum(size) - size, size)
     r_child = grp_child0[ev_grp[r_ev]] - child_base + r_rank
@@ -170,7 +174,9 @@ def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
     # initial conference timeliness (event level, exact over rows in the calibration year)
     sd_blank = rng.random(n_ev) < cfg["strategy_discussion_blank"]
     fy_rows_sd = int(size[in_fy & ~sd_blank].sum())
-    late_icpc = _pick_rows(rng, in_fy & ~sd_blank, size, fy_rows_sd - int(round(fy_rows_sd * cfg["icpc_timely"])))
+    late_icpc = _pick_rows(
+        rng, in_fy & ~sd_blank, size, fy_rows_sd - int(round(fy_rows_sd * cfg["icpc_timely"]))
+    )
     late_icpc |= ~in_fy & (rng.random(n_ev) > oth["icpc_timely"])
     k_sd = np.where(late_icpc, rng.integers(16, 26, size=n_ev), rng.integers(3, 16, size=n_ev))
     sd = np.busday_offset(icpc, -k_sd, roll="forward", holidays=hol)
@@ -187,44 +193,63 @@ def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
     n_rounds = rev.shape[1]
     prev_all = np.concatenate([icpc[:, None], rev[:, :-1]], axis=1)
     months_allowed = np.where(np.arange(n_rounds) == 0, 3, 6)[None, :]
-    deadline = add_months(prev_all.ravel(), np.broadcast_to(months_allowed, rev.shape).ravel()).reshape(rev.shape)
+    deadline = add_months(
+        prev_all.ravel(), np.broadcast_to(months_allowed, rev.shape).ravel()
+    ).reshape(rev.shape)
     nxt = np.concatenate([rev[:, 1:], np.full((n_ev, 1), NAT)], axis=1)
     shift = rng.integers(1, 15, size=rev.shape).astype("timedelta64[D]")
-    moved = np.busday_offset((deadline + shift).ravel(), 0, roll="forward", holidays=hol).reshape(rev.shape)
+    moved = np.busday_offset((deadline + shift).ravel(), 0, roll="forward", holidays=hol).reshape(
+        rev.shape
+    )
     limit = np.where(np.isnat(dereg), as_at, dereg)[:, None]
-    can = (~np.isnat(rev) & (moved <= limit) & (np.isnat(nxt) | (moved < nxt - np.timedelta64(14, "D"))))
+    can = (
+        ~np.isnat(rev)
+        & (moved <= limit)
+        & (np.isnat(nxt) | (moved < nxt - np.timedelta64(14, "D")))
+    )
     rev_in_fy = ~np.isnat(rev) & (rev >= fy_lo) & (rev <= fy_hi)
     w = size[:, None] * np.ones_like(rev, dtype=np.int64)
     fy_reviews = int(w[rev_in_fy].sum())
     n_late = fy_reviews - int(round(fy_reviews * cfg["review_timely"]))
     elig = (can & rev_in_fy & (moved >= fy_lo) & (moved <= fy_hi)).ravel()
     late_rev = _pick_rows(rng, elig, w.ravel(), n_late).reshape(rev.shape)
-    late_rev |= can & ~rev_in_fy & ~((moved >= fy_lo) & (moved <= fy_hi)) & (rng.random(rev.shape) > oth["review_timely"])
+    late_rev |= (
+        can
+        & ~rev_in_fy
+        & ~((moved >= fy_lo) & (moved <= fy_hi))
+        & (rng.random(rev.shape) > oth["review_timely"])
+    )
     rev = np.where(late_rev, moved, rev)
 
     cats = list(cfg["categories"])
     cat1 = choice(rng, cfg["categories"], n_ev)
     cat2 = choice(rng, cfg["categories"], n_ev)
     two = (rng.random(n_ev) < cfg["second_category_share"]) & (cat2 != cat1)
-    category = np.array([
-        ";".join(sorted({a, b} if t2 else {a}, key=cats.index)) for a, b, t2 in zip(cat1, cat2, two, strict=True)
-    ], dtype=object)
+    category = np.array(
+        [
+            ";".join(sorted({a, b} if t2 else {a}, key=cats.index))
+            for a, b, t2 in zip(cat1, cat2, two, strict=True)
+        ],
+        dtype=object,
+    )
 
     prevs = (ev_nth + np.array(grp_hidden, dtype=np.int64)[ev_grp]).astype(float)
     prevs[rng.random(n_ev) < cfg["previous_blank_share"]] = np.nan
 
-    reg = pd.DataFrame({
-        "child_id": child_ids[r_child],
-        "date_of_birth": dob[r_child],
-        "strategy_discussion_date": sd[r_ev],
-        "initial_conference_date": icpc[r_ev],
-        "registration_date": icpc[r_ev],
-        "category": category[r_ev],
-        "first_core_group_date": cg[r_ev],
-        "deregistration_date": dereg[r_ev],
-        "deregistration_reason": np.where(np.isnat(dereg), "", reason)[r_ev],
-        "previous_registrations": pd.array(prevs[r_ev], dtype="Int64"),
-    })
+    reg = pd.DataFrame(
+        {
+            "child_id": child_ids[r_child],
+            "date_of_birth": dob[r_child],
+            "strategy_discussion_date": sd[r_ev],
+            "initial_conference_date": icpc[r_ev],
+            "registration_date": icpc[r_ev],
+            "category": category[r_ev],
+            "first_core_group_date": cg[r_ev],
+            "deregistration_date": dereg[r_ev],
+            "deregistration_reason": np.where(np.isnat(dereg), "", reason)[r_ev],
+            "previous_registrations": pd.array(prevs[r_ev], dtype="Int64"),
+        }
+    )
     reg.insert(0, "registration_id", ids("CP", np.arange(1, n_rows + 1), 6))
 
     rv_ev, rv_round = np.nonzero(~np.isnat(rev))
@@ -232,10 +257,14 @@ def generate_cpr(cal: dict[str, Any], rng: np.random.Generator, scale: float,
     ev_first_row = np.cumsum(size) - size
     rows_rep = np.repeat(rv_ev, size[rv_ev])
     within = np.arange(rows_rep.size) - np.repeat(np.cumsum(size[rv_ev]) - size[rv_ev], size[rv_ev])
-    review = pd.DataFrame({
-        "registration_id": reg["registration_id"].to_numpy()[ev_first_row[rows_rep] + within],
-        "review_date": rev[rows_rep, np.repeat(rv_round, size[rv_ev])],
-    })
-    review = review.sort_values(["review_date", "registration_id"], kind="stable").reset_index(drop=True)
+    review = pd.DataFrame(
+        {
+            "registration_id": reg["registration_id"].to_numpy()[ev_first_row[rows_rep] + within],
+            "review_date": rev[rows_rep, np.repeat(rv_round, size[rv_ev])],
+        }
+    )
+    review = review.sort_values(["review_date", "registration_id"], kind="stable").reset_index(
+        drop=True
+    )
     review.insert(0, "review_id", ids("RV", np.arange(1, len(review) + 1), 6))
     return reg, review, child_base + n_child

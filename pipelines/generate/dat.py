@@ -1,4 +1,4 @@
-"""DAT referrals: families referred again and again, with the re-referral rate set per financial year.
+"""DAT referrals: families referred again and again, the re-referral rate set per financial year.
 
 Referrals are built month by month at family level (siblings are referred together, one row per
 child). Each month takes an exact number of rows; of them an exact number are re-referrals
@@ -44,11 +44,11 @@ def _months(cal: dict[str, Any], scale: float) -> list[tuple[np.datetime64, int,
 
 
 def _greedy(order: np.ndarray, sizes: np.ndarray, target: int) -> np.ndarray:
-    """Indices from ``order`` (in that order) whose sizes sum exactly to ``target`` where possible."""
+    """Indices from ``order`` (in that order) whose sizes sum to ``target`` exactly if possible."""
     k = cut_prefix(sizes[order], target)
     taken = list(order[:k])
     left = target - int(sizes[order[:k]].sum())
-    for i in order[k:k + 5000]:
+    for i in order[k : k + 5000]:
         if left <= 0:
             break
         if sizes[i] <= left:
@@ -57,8 +57,9 @@ def _greedy(order: np.ndarray, sizes: np.ndarray, target: int) -> np.ndarray:
     return np.array(taken, dtype=np.int64)
 
 
-def _working_days_in_month(rng: np.random.Generator, month_start: np.datetime64, n: int,
-                           last: np.datetime64) -> np.ndarray:
+def _working_days_in_month(
+    rng: np.random.Generator, month_start: np.datetime64, n: int, last: np.datetime64
+) -> np.ndarray:
     from pipelines.generate.core import holiday_array
 
     end = min(add_months(np.array([month_start]), 1)[0], last + np.timedelta64(1, "D"))
@@ -67,8 +68,9 @@ def _working_days_in_month(rng: np.random.Generator, month_start: np.datetime64,
     return np.busday_offset(month_start, k, roll="forward", holidays=holiday_array())
 
 
-def generate_dat(cal: dict[str, Any], rng: np.random.Generator, scale: float,
-                 child_base: int) -> tuple[pd.DataFrame, int]:
+def generate_dat(
+    cal: dict[str, Any], rng: np.random.Generator, scale: float, child_base: int
+) -> tuple[pd.DataFrame, int]:
     """The dat_referrals extract (canonical columns) and the next free child number."""
     cfg = cal["dat"]
     as_at = d(cal["data_as_at"])
@@ -89,8 +91,14 @@ def generate_dat(cal: dict[str, Any], rng: np.random.Generator, scale: float,
         n_fam = fam_size.size
         target_rr = int(round(n_rows * rr_share))
         window_lo = add_months(np.array([month_start]), -11)[0]
-        cand = np.flatnonzero((fam_last >= window_lo) & (fam_last < month_start)) if n_fam else np.zeros(0, int)
-        chosen_rr = _greedy(cand[weighted_order(rng, rr_weight[fam_last_out[cand]])], fam_size, target_rr)
+        cand = (
+            np.flatnonzero((fam_last >= window_lo) & (fam_last < month_start))
+            if n_fam
+            else np.zeros(0, int)
+        )
+        chosen_rr = _greedy(
+            cand[weighted_order(rng, rr_weight[fam_last_out[cand]])], fam_size, target_rr
+        )
         got = int(fam_size[chosen_rr].sum())
         target_ret = int(round((n_rows - got) * cfg["returning_share"]))
         old_lo = add_months(np.array([month_start]), -12)[0]
@@ -104,7 +112,9 @@ def generate_dat(cal: dict[str, Any], rng: np.random.Generator, scale: float,
         sizes = np.concatenate([sizes[:k], np.ones(need - int(sizes[:k].sum()), dtype=np.int64)])
         new_idx = np.arange(n_fam, n_fam + sizes.size)
         fam_size = np.concatenate([fam_size, sizes])
-        fam_last = np.concatenate([fam_last, np.full(sizes.size, np.datetime64("NaT"), "datetime64[D]")])
+        fam_last = np.concatenate(
+            [fam_last, np.full(sizes.size, np.datetime64("NaT"), "datetime64[D]")]
+        )
         fam_last_out = np.concatenate([fam_last_out, np.zeros(sizes.size, dtype=np.int64)])
 
         fams = np.concatenate([chosen_rr, chosen_ret, new_idx]).astype(np.int64)
@@ -155,27 +165,30 @@ def generate_dat(cal: dict[str, Any], rng: np.random.Generator, scale: float,
         concerns[name] = v
 
     rows_ev = np.repeat(np.arange(n_ev), fam_size[fam])
-    rows_child = child_start[fam[rows_ev]] + (np.arange(rows_ev.size) - np.repeat(
-        np.cumsum(fam_size[fam]) - fam_size[fam], fam_size[fam]))
+    rows_child = child_start[fam[rows_ev]] + (
+        np.arange(rows_ev.size) - np.repeat(np.cumsum(fam_size[fam]) - fam_size[fam], fam_size[fam])
+    )
     out_code = np.array(outcomes, dtype=object)[out[rows_ev]]
     seen = np.where(rng.random(rows_ev.size) < cfg["child_seen_yes"], "Y", "N").astype(object)
     seen[rng.random(rows_ev.size) < cfg["child_seen_blank"]] = ""
     seen[~np.isin(out_code, ["IA", "S47"])] = ""
 
-    df = pd.DataFrame({
-        "child_id": child_id[rows_child],
-        "date_of_birth": dob[rows_child],
-        "sex": sex[rows_child],
-        "referral_date": date[rows_ev],
-        "referral_source": source[rows_ev],
-        "primary_need": need[rows_ev],
-        **{k: v[rows_ev] for k, v in concerns.items()},
-        "decision_date": decision[rows_ev],
-        "outcome": out_code,
-        "lateral_checks": lateral[rows_ev],
-        "child_seen": seen,
-        "team": team[rows_ev],
-    })
+    df = pd.DataFrame(
+        {
+            "child_id": child_id[rows_child],
+            "date_of_birth": dob[rows_child],
+            "sex": sex[rows_child],
+            "referral_date": date[rows_ev],
+            "referral_source": source[rows_ev],
+            "primary_need": need[rows_ev],
+            **{k: v[rows_ev] for k, v in concerns.items()},
+            "decision_date": decision[rows_ev],
+            "outcome": out_code,
+            "lateral_checks": lateral[rows_ev],
+            "child_seen": seen,
+            "team": team[rows_ev],
+        }
+    )
     df = df.sort_values(["referral_date", "child_id"], kind="stable").reset_index(drop=True)
     df.insert(0, "referral_id", ids("DR", np.arange(1, len(df) + 1), 7))
     return df, child_base + n_child

@@ -16,7 +16,6 @@ import pandas as pd
 
 from pipelines.generate.core import (
     NAT,
-    add_months,
     choice,
     d,
     dob_for_band,
@@ -27,12 +26,22 @@ from pipelines.generate.core import (
     random_days,
 )
 
-DOMAINS = ["PARENTING", "BOUNDARIES", "ANGER", "HOME_CONDITIONS", "SUBSTANCE_USE", "DOMESTIC_ABUSE",
-           "EMOTIONAL_WELLBEING", "SCHOOL_ATTENDANCE"]
+DOMAINS = [
+    "PARENTING",
+    "BOUNDARIES",
+    "ANGER",
+    "HOME_CONDITIONS",
+    "SUBSTANCE_USE",
+    "DOMESTIC_ABUSE",
+    "EMOTIONAL_WELLBEING",
+    "SCHOOL_ATTENDANCE",
+]
 INTERNAL = {"DAT", "CPT", "CDT", "LAC", "YOS"}
 
 
-def _workdays(rng: np.random.Generator, months: np.ndarray, counts: list[int], last: np.datetime64) -> np.ndarray:
+def _workdays(
+    rng: np.random.Generator, months: np.ndarray, counts: list[int], last: np.datetime64
+) -> np.ndarray:
     hol = holiday_array()
     out = []
     for m, n in zip(months, counts, strict=True):
@@ -43,7 +52,9 @@ def _workdays(rng: np.random.Generator, months: np.ndarray, counts: list[int], l
     return np.concatenate(out) if out else np.zeros(0, "datetime64[D]")
 
 
-def _sources(rng: np.random.Generator, groups: np.ndarray, group_source: dict[str, list[str]]) -> tuple[np.ndarray, np.ndarray]:
+def _sources(
+    rng: np.random.Generator, groups: np.ndarray, group_source: dict[str, list[str]]
+) -> tuple[np.ndarray, np.ndarray]:
     src = np.empty(groups.size, dtype=object)
     team = np.full(groups.size, "", dtype=object)
     for g in np.unique(groups):
@@ -63,7 +74,9 @@ def _service_frame(rng, cal, name, scfg, scale, combined) -> pd.DataFrame:
     """Referrals of one service: before, in and after the period."""
     icfg = cal["ifss"]
     ps, pe, as_at = d(cal["period_start"]), d(cal["period_end"]), d(cal["data_as_at"])
-    m_before = np.arange(d(icfg["history_start"]).astype("datetime64[M]"), ps.astype("datetime64[M]"))
+    m_before = np.arange(
+        d(icfg["history_start"]).astype("datetime64[M]"), ps.astype("datetime64[M]")
+    )
     m_in = np.arange(ps.astype("datetime64[M]"), pe.astype("datetime64[M]") + 1)
     m_after = np.arange(pe.astype("datetime64[M]") + 1, as_at.astype("datetime64[M]") + 1)
     n_b = [int(x) for x in rng.poisson(scfg["monthly_before"] * scale, size=m_before.size)]
@@ -71,7 +84,11 @@ def _service_frame(rng, cal, name, scfg, scale, combined) -> pd.DataFrame:
     n_i = list(quotas({i: 1.0 for i in range(m_in.size)}, n_in_total).values())
     n_a = [int(x) for x in rng.poisson(scfg["monthly_after"] * scale, size=m_after.size)]
     parts = []
-    for label, months, counts in (("before", m_before, n_b), ("in", m_in, n_i), ("after", m_after, n_a)):
+    for label, months, counts in (
+        ("before", m_before, n_b),
+        ("in", m_in, n_i),
+        ("after", m_after, n_a),
+    ):
         dates = _workdays(rng, months, counts, as_at)
         parts.append(pd.DataFrame({"part": label, "referral_date": dates}))
     df = pd.concat(parts, ignore_index=True)
@@ -79,6 +96,7 @@ def _service_frame(rng, cal, name, scfg, scale, combined) -> pd.DataFrame:
     inp = (df["part"] == "in").to_numpy()
     n = len(df)
     exact = inp
+
     # categorical attributes: exact quotas in the period, random draws elsewhere
     def fill(col: str, shares: dict[str, float] | None) -> None:
         vals = np.full(n, "", dtype=object)
@@ -126,13 +144,17 @@ def _accept(rng, df: pd.DataFrame, cal, scfg, scale) -> np.ndarray:
     return acc
 
 
-def generate_ifss(cal: dict[str, Any], rng: np.random.Generator, scale: float,
-                  child_base: int, family_base: int) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+def generate_ifss(
+    cal: dict[str, Any], rng: np.random.Generator, scale: float, child_base: int, family_base: int
+) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     icfg = cal["ifss"]
     ps, pe, as_at = d(cal["period_start"]), d(cal["period_end"]), d(cal["data_as_at"])
     services = icfg["services"]
     combined = icfg["ifst_fass"]
-    frames = {name: _service_frame(rng, cal, name, scfg, scale, combined) for name, scfg in services.items()}
+    frames = {
+        name: _service_frame(rng, cal, name, scfg, scale, combined)
+        for name, scfg in services.items()
+    }
 
     # IFST and FASS in the period: case status and age are quotas over both services together
     n_ifst = int((frames["IFST"]["part"] == "in").sum())
@@ -149,7 +171,9 @@ def generate_ifss(cal: dict[str, Any], rng: np.random.Generator, scale: float,
             types += [t] * int(round(r * scale))
         types = np.array(types, dtype=object)
         if types.size < int(inp.sum()):
-            types = np.concatenate([types, np.full(int(inp.sum()) - types.size, "NEW", dtype=object)])
+            types = np.concatenate(
+                [types, np.full(int(inp.sum()) - types.size, "NEW", dtype=object)]
+            )
         f.loc[inp, "referral_type"] = rng.permutation(types[: int(inp.sum())])
 
     for name, f in frames.items():
@@ -186,8 +210,14 @@ def generate_ifss(cal: dict[str, Any], rng: np.random.Generator, scale: float,
         if pool.size == 0:
             continue
         j = pool[rng.integers(0, pool.size, size=40)]
-        ok = (~np.isnat(finished[j]) & (finished[j] < rdate[i]) & (rdate[j] < rdate[i] - np.timedelta64(60, "D"))
-              & (family[j] == j) & ~is_donor[j] & (rtype[j] != "RE_REFERRAL"))
+        ok = (
+            ~np.isnat(finished[j])
+            & (finished[j] < rdate[i])
+            & (rdate[j] < rdate[i] - np.timedelta64(60, "D"))
+            & (family[j] == j)
+            & ~is_donor[j]
+            & (rtype[j] != "RE_REFERRAL")
+        )
         if ok.any():
             k = int(j[np.argmax(ok)])
             family[i] = family[k]
@@ -209,8 +239,9 @@ def generate_ifss(cal: dict[str, Any], rng: np.random.Generator, scale: float,
         cand = np.flatnonzero(served & (part == "in") & (rtype == "NEW") & single & ~is_donor)
         acc_b[rng.permutation(cand)[: n_fam - target]] = False
     elif n_fam < target:
-        cand = np.flatnonzero(prev & ~acc_b & (part == "in") & (rtype == "NEW") & single & ~is_donor
-                              & (acc != ""))
+        cand = np.flatnonzero(
+            prev & ~acc_b & (part == "in") & (rtype == "NEW") & single & ~is_donor & (acc != "")
+        )
         acc_b[rng.permutation(cand)[: target - n_fam]] = True
     acc = np.where(acc == "", "", np.where(acc_b, "Y", "N")).astype(object)
     start = np.where(acc_b, start, NAT)
@@ -243,25 +274,27 @@ def generate_ifss(cal: dict[str, Any], rng: np.random.Generator, scale: float,
 
     src, team = _sources(rng, df["source_group"].to_numpy(), icfg["group_source"])
     fam_num = np.unique(family, return_inverse=True)[1]
-    out = pd.DataFrame({
-        "ifss_referral_id": ids("IF", np.arange(1, n + 1), 6),
-        "family_id": ids("F", family_base + fam_num, 6),
-        "child_id": child_id,
-        "date_of_birth": dob,
-        "service": service,
-        "referral_date": rdate,
-        "referral_source": src,
-        "referring_team": team,
-        "referral_type": rtype,
-        "referral_reason": df["referral_reason"].to_numpy(),
-        "accepted": acc,
-        "case_status": df["case_status"].to_numpy(),
-        "primary_substance": df["primary_substance"].to_numpy(),
-        "service_start_date": start,
-        "service_end_date": end,
-        "escalated": esc,
-        "escalation_date": esc_date,
-    })
+    out = pd.DataFrame(
+        {
+            "ifss_referral_id": ids("IF", np.arange(1, n + 1), 6),
+            "family_id": ids("F", family_base + fam_num, 6),
+            "child_id": child_id,
+            "date_of_birth": dob,
+            "service": service,
+            "referral_date": rdate,
+            "referral_source": src,
+            "referring_team": team,
+            "referral_type": rtype,
+            "referral_reason": df["referral_reason"].to_numpy(),
+            "accepted": acc,
+            "case_status": df["case_status"].to_numpy(),
+            "primary_substance": df["primary_substance"].to_numpy(),
+            "service_start_date": start,
+            "service_end_date": end,
+            "escalated": esc,
+            "escalation_date": esc_date,
+        }
+    )
     dt_rows = _distance(rng, cal, out)
     return out, dt_rows, child_base + n, family_base + int(fam_num.max()) + 1
 
@@ -324,8 +357,14 @@ def _distance(rng: np.random.Generator, cal: dict[str, Any], ref: pd.DataFrame) 
         reduced[sel] = False
         reduced[rng.permutation(sel)[:k]] = True
     frac = np.clip(rng.normal(target_red / target_share, 0.12), 0.08, 0.75)
-    e_full = np.clip(np.rint(np.nan_to_num(s_start, nan=base[:, None].repeat(8, 1)) * (1 - frac[:, None])
-                             + rng.normal(0, 0.5, size=(n, 8))), 1, 10)
+    e_full = np.clip(
+        np.rint(
+            np.nan_to_num(s_start, nan=base[:, None].repeat(8, 1)) * (1 - frac[:, None])
+            + rng.normal(0, 0.5, size=(n, 8))
+        ),
+        1,
+        10,
+    )
     worse = np.clip(np.nan_to_num(s_start, nan=5) + rng.integers(0, 2, size=(n, 8)), 1, 10)
     s_end = np.where(end_mask, np.where(reduced[:, None], e_full, worse), np.nan)
     # make each referral's direction as intended (over domains scored at both)
@@ -362,23 +401,37 @@ def _distance(rng: np.random.Generator, cal: dict[str, Any], ref: pd.DataFrame) 
                 continue
             old = s_end[i, j]
             s_end[i, j] = new
-            a0, a1 = _mean_common(s_start[i:i + 1], s_end[i:i + 1])
+            a0, a1 = _mean_common(s_start[i : i + 1], s_end[i : i + 1])
             if not a1[0] < a0[0]:
                 s_end[i, j] = old
                 continue
             p_new = 100 * (a0[0] - a1[0]) / a0[0]
             total += p_new - pct[t]
             pct[t] = p_new
-    s_rev = np.where(scored, np.rint((s_start + np.where(np.isnan(s_end), s_start, s_end)) / 2), np.nan)
+    s_rev = np.where(
+        scored, np.rint((s_start + np.where(np.isnan(s_end), s_start, s_end)) / 2), np.nan
+    )
 
     parts = []
-    for stage, date, mask, sc in (("START", a_start, np.ones(n, bool), s_start),
-                                  ("REVIEW", a_rev, has_rev, s_rev),
-                                  ("END", a_end, has_end, s_end)):
+    for stage, date, mask, _scores_of_stage in (
+        ("START", a_start, np.ones(n, bool), s_start),
+        ("REVIEW", a_rev, has_rev, s_rev),
+        ("END", a_end, has_end, s_end),
+    ):
         idx = np.flatnonzero(mask)
-        parts.append(pd.DataFrame({"i": idx, "stage": stage, "assessment_date": date[idx],
-                                   "order": {"START": 0, "REVIEW": 1, "END": 2}[stage]}))
-    asm = pd.concat(parts, ignore_index=True).sort_values(["assessment_date", "i", "order"], kind="stable")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "i": idx,
+                    "stage": stage,
+                    "assessment_date": date[idx],
+                    "order": {"START": 0, "REVIEW": 1, "END": 2}[stage],
+                }
+            )
+        )
+    asm = pd.concat(parts, ignore_index=True).sort_values(
+        ["assessment_date", "i", "order"], kind="stable"
+    )
     asm = asm.reset_index(drop=True)
     asm["assessment_id"] = ids("DT", np.arange(1, len(asm) + 1), 6)
     score = {"START": s_start, "REVIEW": s_rev, "END": s_end}
@@ -386,14 +439,18 @@ def _distance(rng: np.random.Generator, cal: dict[str, Any], ref: pd.DataFrame) 
     for stage, g in asm.groupby("stage", sort=False):
         m = score[stage][g["i"].to_numpy()]
         ai, dj = np.nonzero(~np.isnan(m))
-        rows.append(pd.DataFrame({
-            "assessment_id": g["assessment_id"].to_numpy()[ai],
-            "ifss_referral_id": r["ifss_referral_id"].to_numpy()[g["i"].to_numpy()[ai]],
-            "assessment_date": g["assessment_date"].to_numpy()[ai],
-            "stage": stage,
-            "domain": np.array(DOMAINS, dtype=object)[dj],
-            "risk_score": m[ai, dj].astype(int),
-            "_d": dj,
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "assessment_id": g["assessment_id"].to_numpy()[ai],
+                    "ifss_referral_id": r["ifss_referral_id"].to_numpy()[g["i"].to_numpy()[ai]],
+                    "assessment_date": g["assessment_date"].to_numpy()[ai],
+                    "stage": stage,
+                    "domain": np.array(DOMAINS, dtype=object)[dj],
+                    "risk_score": m[ai, dj].astype(int),
+                    "_d": dj,
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True).sort_values(["assessment_id", "_d"], kind="stable")
     return out.drop(columns="_d").reset_index(drop=True)

@@ -23,13 +23,21 @@ def _posts(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     for team, roles in cfg["teams"].items():
         for role, items in roles.items():
             for status, caseload, years in items:
-                posts.append({"team": team, "role": role, "status": status, "caseload": caseload,
-                              "years": years})
+                posts.append(
+                    {
+                        "team": team,
+                        "role": role,
+                        "status": status,
+                        "caseload": caseload,
+                        "years": years,
+                    }
+                )
     return posts
 
 
-def _one_copy(cfg: dict[str, Any], rng: np.random.Generator, pe: np.datetime64, copy: int,
-              staff_next: int) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def _one_copy(
+    cfg: dict[str, Any], rng: np.random.Generator, pe: np.datetime64, copy: int, staff_next: int
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     snaps = [d(s) for s in cfg["snapshots"]]
     posts = _posts(cfg)
     q = len(snaps)
@@ -44,7 +52,11 @@ def _one_copy(cfg: dict[str, Any], rng: np.random.Generator, pe: np.datetime64, 
         for p_i, p in enumerate(posts):
             status[p_i, -1] = p["status"]
             for t in range(q - 2, -1, -1):
-                status[p_i, t] = status[p_i, t + 1] if rng.random() < 0.78 else st_keys[rng.choice(len(st_keys), p=st_p)]
+                status[p_i, t] = (
+                    status[p_i, t + 1]
+                    if rng.random() < 0.78
+                    else st_keys[rng.choice(len(st_keys), p=st_p)]
+                )
         # transitions t-1 -> t where the holder leaves: forced (held -> not held) or chosen changes
         forced = np.zeros((len(posts), q), dtype=bool)
         optional = np.zeros((len(posts), q), dtype=bool)
@@ -77,7 +89,14 @@ def _one_copy(cfg: dict[str, Any], rng: np.random.Generator, pe: np.datetime64, 
             if t > 0 and change[p_i, t] and holder is not None:
                 lo, hi = snaps[t - 1], snaps[t]
                 leave = lo + np.timedelta64(int(rng.integers(1, (hi - lo).astype(int) + 1)), "D")
-                leavers.append({"staff_id": holder, "team": p["team"], "role": p["role"], "leaving_date": leave})
+                leavers.append(
+                    {
+                        "staff_id": holder,
+                        "team": p["team"],
+                        "role": p["role"],
+                        "leaving_date": leave,
+                    }
+                )
                 holder = None
             if s in HELD and holder is None:
                 holder = f"{prefix}S{staff_next:05d}"
@@ -92,31 +111,39 @@ def _one_copy(cfg: dict[str, Any], rng: np.random.Generator, pe: np.datetime64, 
                     years = p["years"] if (is_last or p["years"] is not None) else None
                     if years is None:
                         years = float(rng.uniform(1.5, 10))
-                    quals[holder] = (snaps[-1] - np.timedelta64(int(round(years * 365.25)), "D"))
+                    quals[holder] = snaps[-1] - np.timedelta64(int(round(years * 365.25)), "D")
             if is_last:
                 caseload = p["caseload"] if s in ("FILLED", "AGENCY") else None
             else:
-                caseload = None if (p["role"] == "TM" or s not in ("FILLED", "AGENCY")) else int(rng.integers(10, 29))
+                caseload = (
+                    None
+                    if (p["role"] == "TM" or s not in ("FILLED", "AGENCY"))
+                    else int(rng.integers(10, 29))
+                )
             q_date = quals.get(holder) if holder is not None else None
             if q_date is not None and q_date > snaps[t]:
                 q_date = snaps[t] - np.timedelta64(30, "D")
-            rows.append({
-                "post_id": f"{prefix}P{p_i + 1:04d}",
-                "snapshot_date": snaps[t],
-                "team": p["team"],
-                "role": p["role"],
-                "status": s,
-                "staff_id": holder or "",
-                "qualified_date": q_date if q_date is not None else np.datetime64("NaT"),
-                "caseload": caseload,
-            })
+            rows.append(
+                {
+                    "post_id": f"{prefix}P{p_i + 1:04d}",
+                    "snapshot_date": snaps[t],
+                    "team": p["team"],
+                    "role": p["role"],
+                    "status": s,
+                    "staff_id": holder or "",
+                    "qualified_date": q_date if q_date is not None else np.datetime64("NaT"),
+                    "caseload": caseload,
+                }
+            )
     posts_df = pd.DataFrame(rows)
     posts_df["caseload"] = pd.array(posts_df["caseload"], dtype="Int64")
     posts_df["qualified_date"] = posts_df["qualified_date"].astype("datetime64[s]")
     return posts_df, pd.DataFrame(leavers), staff_next
 
 
-def generate_workforce(cal: dict[str, Any], rng: np.random.Generator, scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate_workforce(
+    cal: dict[str, Any], rng: np.random.Generator, scale: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     cfg = cal["workforce"]
     pe = d(cal["period_end"])
     copies = max(1, int(round(scale)))
@@ -126,8 +153,12 @@ def generate_workforce(cal: dict[str, Any], rng: np.random.Generator, scale: flo
         p, l_, staff_next = _one_copy(cfg, rng, pe, c, staff_next)
         posts.append(p)
         leavers.append(l_)
-    posts_df = pd.concat(posts, ignore_index=True).sort_values(["snapshot_date", "post_id"], kind="stable")
-    leavers_df = pd.concat(leavers, ignore_index=True).sort_values(["leaving_date", "staff_id"], kind="stable")
+    posts_df = pd.concat(posts, ignore_index=True).sort_values(
+        ["snapshot_date", "post_id"], kind="stable"
+    )
+    leavers_df = pd.concat(leavers, ignore_index=True).sort_values(
+        ["leaving_date", "staff_id"], kind="stable"
+    )
     leavers_df["leaving_date"] = leavers_df["leaving_date"].astype("datetime64[s]")
     posts_df["snapshot_date"] = posts_df["snapshot_date"].astype("datetime64[s]")
     return posts_df.reset_index(drop=True), leavers_df.reset_index(drop=True)

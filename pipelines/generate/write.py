@@ -28,27 +28,68 @@ FIXED_TIME = (2013, 1, 31, 0, 0, 0)
 # whether codes become labels / mixed case
 MESSY: dict[str, dict[str, Any]] = {
     "dat_referrals": {
-        "encoding": "utf-8-sig", "dates": "iso", "headers": "alias",
-        "yesno": {"domestic_abuse": ("Yes", "No"), "parental_substance_misuse": ("y", "n"),
-                  "parental_mental_health": ("TRUE", "false"), "parental_learning_disability": ("1", "0"),
-                  "lateral_checks": ("YES", "no"), "child_seen": ("True", "False")},
-        "ids": ["child_id", "referral_id"], "codes": "labels",
+        "encoding": "utf-8-sig",
+        "dates": "iso",
+        "headers": "alias",
+        "yesno": {
+            "domestic_abuse": ("Yes", "No"),
+            "parental_substance_misuse": ("y", "n"),
+            "parental_mental_health": ("TRUE", "false"),
+            "parental_learning_disability": ("1", "0"),
+            "lateral_checks": ("YES", "no"),
+            "child_seen": ("True", "False"),
+        },
+        "ids": ["child_id", "referral_id"],
+        "codes": "labels",
     },
-    "cpr_registrations": {"encoding": "utf-8", "dates": "uk", "headers": "title", "yesno": {},
-                          "ids": ["child_id"], "codes": "case"},
-    "cpr_reviews": {"encoding": "utf-8-sig", "dates": "uk", "headers": "upper", "yesno": {},
-                    "ids": ["registration_id", "review_id"], "codes": "case"},
+    "cpr_registrations": {
+        "encoding": "utf-8",
+        "dates": "uk",
+        "headers": "title",
+        "yesno": {},
+        "ids": ["child_id"],
+        "codes": "case",
+    },
+    "cpr_reviews": {
+        "encoding": "utf-8-sig",
+        "dates": "uk",
+        "headers": "upper",
+        "yesno": {},
+        "ids": ["registration_id", "review_id"],
+        "codes": "case",
+    },
     "ifss_referrals": {
-        "encoding": "utf-8", "dates": "uk", "headers": "alias",
+        "encoding": "utf-8",
+        "dates": "uk",
+        "headers": "alias",
         "yesno": {"accepted": ("Y", "N"), "escalated": ("1", "0")},
-        "ids": ["family_id", "child_id"], "codes": "labels",
+        "ids": ["family_id", "child_id"],
+        "codes": "labels",
     },
-    "ifss_distance_travelled": {"encoding": "utf-8-sig", "dates": "iso", "headers": "hyphen", "yesno": {},
-                                "ids": ["assessment_id"], "codes": "labels"},
-    "workforce_posts": {"encoding": "cp1252", "dates": "uk", "headers": "alias", "yesno": {},
-                        "ids": ["staff_id"], "codes": "labels"},
-    "workforce_leavers": {"encoding": "cp1252", "dates": "iso", "headers": "title", "yesno": {},
-                          "ids": ["staff_id"], "codes": "case"},
+    "ifss_distance_travelled": {
+        "encoding": "utf-8-sig",
+        "dates": "iso",
+        "headers": "hyphen",
+        "yesno": {},
+        "ids": ["assessment_id"],
+        "codes": "labels",
+    },
+    "workforce_posts": {
+        "encoding": "cp1252",
+        "dates": "uk",
+        "headers": "alias",
+        "yesno": {},
+        "ids": ["staff_id"],
+        "codes": "labels",
+    },
+    "workforce_leavers": {
+        "encoding": "cp1252",
+        "dates": "iso",
+        "headers": "title",
+        "yesno": {},
+        "ids": ["staff_id"],
+        "codes": "case",
+    },
 }
 
 
@@ -82,8 +123,13 @@ def _labels(aliases: dict[str, Any], code_list: str) -> dict[str, str]:
     return out
 
 
-def messify(extract: str, df: pd.DataFrame, rng: np.random.Generator, aliases: dict[str, Any],
-            keep_dates: bool) -> pd.DataFrame:
+def messify(
+    extract: str,
+    df: pd.DataFrame,
+    rng: np.random.Generator,
+    aliases: dict[str, Any],
+    keep_dates: bool,
+) -> pd.DataFrame:
     """The same data written the way real exports arrive (see MESSY)."""
     spec = MESSY[extract]
     cols = extracts()[extract]["columns"]
@@ -96,9 +142,7 @@ def messify(extract: str, df: pd.DataFrame, rng: np.random.Generator, aliases: d
             if keep_dates:
                 out[col] = s
                 continue
-            v = pd.to_datetime(s)
-            fmt = "%d/%m/%Y" if spec["dates"] == "uk" else "%Y-%m-%d"
-            out[col] = v.dt.strftime(fmt).fillna("").astype(object)
+            out[col] = _date_strings(s, spec["dates"])
             continue
         vals = s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
         if t == "yesno" and col in spec["yesno"]:
@@ -107,7 +151,9 @@ def messify(extract: str, df: pd.DataFrame, rng: np.random.Generator, aliases: d
         elif t in ("id", "record_id") and col in spec["ids"]:
             pick = (rng.random(n) < 0.3) & (vals != "")
             vals = vals.copy()
-            vals[pick] = np.char.add(np.char.add(" ", np.char.lower(vals[pick].astype(str))), " ").astype(object)
+            vals[pick] = np.char.add(
+                np.char.add(" ", np.char.lower(vals[pick].astype(str))), " "
+            ).astype(object)
         elif t == "code":
             vals = vals.copy()
             r = rng.random(n)
@@ -127,11 +173,26 @@ def messify(extract: str, df: pd.DataFrame, rng: np.random.Generator, aliases: d
             if keep_dates:  # XLSX: numbers stay number cells
                 out[col] = s
                 continue
-            vals = s.astype("Int64").astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
+            vals = (
+                s.astype("Int64")
+                .astype(object)
+                .where(s.notna(), "")
+                .astype(str)
+                .to_numpy(dtype=object)
+            )
         out[col] = vals
     res = pd.DataFrame(out)
     res.columns = [_header(extract, c, spec["headers"], aliases) for c in cols]
     return res
+
+
+def _date_strings(s: pd.Series, fmt: str = "iso") -> np.ndarray:
+    arr = pd.to_datetime(s).to_numpy().astype("datetime64[D]")
+    out = np.datetime_as_string(arr, unit="D").astype(object)
+    if fmt == "uk":
+        out = np.array([f"{v[8:10]}/{v[5:7]}/{v[0:4]}" for v in out], dtype=object)
+    out[np.isnat(arr)] = ""
+    return out
 
 
 def clean_strings(extract: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -140,16 +201,40 @@ def clean_strings(extract: str, df: pd.DataFrame) -> pd.DataFrame:
     for col, cs in extracts()[extract]["columns"].items():
         s = df[col]
         if cs["type"] == "date":
-            out[col] = pd.to_datetime(s).dt.strftime("%Y-%m-%d").fillna("")
-        elif cs["type"] == "integer":
-            out[col] = s.astype("Int64").astype(object).where(s.notna(), "").astype(str)
+            out[col] = _date_strings(s)
         else:
-            out[col] = s.astype(object).where(s.notna(), "").astype(str)
-    return pd.DataFrame(out)
+            out[col] = _text(s)
+    return pd.DataFrame(out, dtype=object)
+
+
+def _text(s: pd.Series) -> np.ndarray:
+    """Values as str, blank for missing (integers without decimals), as an object array."""
+    vals = s.to_numpy(dtype=object)
+    miss = pd.isna(vals)
+    out = np.empty(vals.size, dtype=object)
+    out[:] = [str(v) for v in vals.tolist()]
+    out[miss] = ""
+    return out
+
+
+def _csv_field(values: list[str]) -> list[str]:
+    """Quote the values that need it (comma, quote, line break), RFC 4180 style."""
+    if not any(("," in v) or ('"' in v) or ("\n" in v) or ("\r" in v) for v in values):
+        return values
+    return [
+        ('"' + v.replace('"', '""') + '"')
+        if ("," in v or '"' in v or "\n" in v or "\r" in v)
+        else v
+        for v in values
+    ]
 
 
 def write_csv(df: pd.DataFrame, path: Path, encoding: str = "utf-8") -> None:
-    text = df.to_csv(index=False, lineterminator="\n")
+    """A plain CSV: header, comma-delimited, '\\n' line ends, quotes only where needed (fast)."""
+    cols = [_csv_field([str(v) for v in df[c].tolist()]) for c in df.columns]
+    header = ",".join(_csv_field([str(c) for c in df.columns]))
+    body = "\n".join(map(",".join, zip(*cols, strict=True)))
+    text = header + "\n" + (body + "\n" if len(df) else "")
     with open(path, "wb") as fh:
         fh.write(text.encode(encoding))
 
@@ -167,8 +252,16 @@ def write_xlsx(extract: str, df: pd.DataFrame, path: Path) -> None:
         if pd.api.types.is_datetime64_any_dtype(s):
             cols.append([None if pd.isna(x) else x.date() for x in s])
         else:
-            cols.append([None if (x is None or x is pd.NA or x == "" or (isinstance(x, float) and np.isnan(x)))
-                         else (int(x) if isinstance(x, (np.integer,)) else x) for x in s.astype(object)])
+            cols.append(
+                [
+                    None
+                    if (
+                        x is None or x is pd.NA or x == "" or (isinstance(x, float) and np.isnan(x))
+                    )
+                    else (int(x) if isinstance(x, (np.integer,)) else x)
+                    for x in s.astype(object)
+                ]
+            )
     for row in zip(*cols, strict=True):
         ws.append(list(row))
     fixed = dt.datetime(*FIXED_TIME)
@@ -186,8 +279,11 @@ def _stabilise_zip(data: bytes, path: Path) -> None:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:modified|created)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(),
-                                 content)
+                content = re.sub(
+                    rb"(<dcterms:(?:modified|created)[^>]*>)[^<]*",
+                    rb"\g<1>" + stamp.encode(),
+                    content,
+                )
             zi = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
