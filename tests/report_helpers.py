@@ -281,17 +281,44 @@ def write_fake_metrics(
     return out_dir / "metrics.csv", out_dir / "metrics_public.csv"
 
 
+def _dq(extract: str, grain: str, read: int, aside: int = 0, warnings: tuple = ()) -> dict:
+    return {
+        "extract": extract,
+        "grain": grain,
+        "required": True,
+        "delivered": True,
+        "files": [f"{extract}.csv"],
+        "rows_read": read,
+        "rows_loaded": read - aside,
+        "rows_set_aside": aside,
+        "reconciles": True,
+        "errors": 0,
+        "warnings": len(warnings),
+        "warnings_summary": list(warnings),
+    }
+
+
+# The shape of pipelines.validate's ValidationResult.statement().
 FAKE_DQ = {
-    "summary": "All extracts passed validation with 3 warnings.",
-    "extracts": {
-        "dat_referrals": "2,152 rows read, 2,150 loaded, 2 set aside (duplicate referral IDs).",
-        "ifss_referrals": "722 rows read and loaded.",
-        "ifss_distance_travelled": "1,200 rows read and loaded; 1 warning (score out of range).",
-        "cpr_registrations": "300 rows read and loaded.",
-        "cpr_reviews": "420 rows read and loaded.",
-        "workforce_posts": "80 rows read and loaded.",
-        "workforce_leavers": "22 rows read and loaded.",
-    },
+    "verdict": "passed with warnings",
+    "data_as_at": "2013-01-31",
+    "errors": 0,
+    "warnings": 1,
+    "summary": "All extracts passed validation: 7 extracts checked; 1 warning.",
+    "extracts": [
+        _dq("dat_referrals", "referral received by the Duty and Assessment Teams", 2152, 2),
+        _dq("cpr_registrations", "registration on the Child Protection Register", 300),
+        _dq("cpr_reviews", "review conference", 420),
+        _dq("ifss_referrals", "referral to an Integrated Family Support Services team", 722),
+        _dq(
+            "ifss_distance_travelled",
+            "distance-travelled assessment",
+            1200,
+            warnings=("1 row: score out of range [DT_SCORE_RANGE].",),
+        ),
+        _dq("workforce_posts", "post in a workforce snapshot", 80),
+        _dq("workforce_leavers", "leaver", 22),
+    ],
 }
 
 

@@ -238,7 +238,11 @@ def test_previous_year_is_the_financial_year_before_the_period_end():
 
 def test_dq_statement_shapes():
     assert "All extracts passed" in page.dq_html(FAKE_DQ, ["dat_referrals"])
-    assert "dat_referrals" in page.dq_html(FAKE_DQ, ["dat_referrals"])
+    one = page.dq_html(FAKE_DQ, ["dat_referrals"])
+    assert "Referral received by the Duty and Assessment Teams" in one and "2,152" in one
+    assert "distance-travelled" not in one  # only the extracts behind the page
+    assert "score out of range" in page.dq_html(FAKE_DQ, ["ifss_distance_travelled"])
+    assert "first: fine" in page.dq_html({"extracts": {"a": "first: fine"}}, ["a"])
     assert "No data quality statement" in page.dq_html({}, ["dat_referrals"])
     assert "errors: 0" in page.dq_html({"errors": 0}, [])
 

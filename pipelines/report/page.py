@@ -329,7 +329,9 @@ def dq_html(statement: dict[str, Any], extracts: Sequence[str]) -> str:
                 if isinstance(e, dict)
             }
             break
-    if per:
+    if per and all(isinstance(e, dict) and "rows_read" in e for e in per.values()):
+        out.append(_dq_table(per, extracts))
+    elif per:
         items = []
         for name in extracts:
             e = per.get(name)
@@ -349,6 +351,41 @@ def dq_html(statement: dict[str, Any], extracts: Sequence[str]) -> str:
                 + "</ul>"
             )
     return "".join(out) or "<p>No data quality statement was supplied for this run.</p>"
+
+
+def _dq_table(per: dict[str, dict[str, Any]], extracts: Sequence[str]) -> str:
+    """The shape of ``ValidationResult.statement()``: one line per extract, warnings listed."""
+    names = [n for n in extracts if n in per] or list(per)
+    rows, notes = [], []
+    for name in names:
+        e = per[name]
+        label = str(e.get("grain") or name)
+        label = label[:1].upper() + label[1:]
+        if not e.get("delivered", True):
+            rows.append([Cell(label)] + [Cell(NOT_APPLICABLE, True)] * 5 + [Cell("not supplied")])
+            continue
+        rows.append(
+            [
+                Cell(label),
+                Cell(f"{int(e.get('rows_read', 0)):,}", True),
+                Cell(f"{int(e.get('rows_loaded', 0)):,}", True),
+                Cell(f"{int(e.get('rows_set_aside', 0)):,}", True),
+                Cell(f"{int(e.get('errors', 0)):,}", True),
+                Cell(f"{int(e.get('warnings', 0)):,}", True),
+                Cell("yes" if e.get("reconciles", True) else "no"),
+            ]
+        )
+        for line in e.get("warnings_summary") or []:
+            notes.append(f"<li>{esc(label)}: {esc(line)}</li>")
+    table = html_table(
+        "Rows read, loaded and set aside for the extracts behind these figures",
+        ["Extract", "Rows read", "Loaded", "Set aside", "Errors", "Warnings", "Counts reconcile"],
+        rows,
+        numeric_cols=(1, 2, 3, 4, 5),
+    )
+    if notes:
+        table += "<p>Warnings that may affect these figures:</p><ul>" + "".join(notes) + "</ul>"
+    return table
 
 
 def _describe(entry: Any) -> str:
