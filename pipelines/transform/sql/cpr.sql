@@ -34,7 +34,7 @@ with_previous AS (
     WINDOW w AS (PARTITION BY child_id ORDER BY registration_date, registration_id)
 ),
 
-enriched AS (
+enriched AS MATERIALIZED (
     SELECT
         r.*,
         coalesce(r.previous_registration_date < r.registration_date, false) AS has_earlier,
@@ -49,7 +49,7 @@ enriched AS (
     LEFT JOIN _m_calendar AS core ON core.is_working AND core.wd_seq = ix.wd_seq + 10
 ),
 
-classified AS (
+classified AS MATERIALIZED (
     SELECT
         *,
         has_earlier OR coalesce(previous_registrations, 0) > 0 AS is_re_registration,
@@ -64,7 +64,7 @@ classified AS (
     FROM enriched
 ),
 
-in_period AS (
+in_period AS MATERIALIZED (
     SELECT * FROM classified
     WHERE registration_date BETWEEN $period_start AND $period_end
 ),

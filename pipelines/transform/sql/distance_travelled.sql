@@ -32,7 +32,7 @@ scopes AS (
 
 -- intermediate ---------------------------------------------------------------------------------
 -- Each referral belongs to its own service's scope and to IFSS.
-scoped_referrals AS (
+scoped_referrals AS MATERIALIZED (
     SELECT service AS scope, * FROM referrals
     UNION ALL
     SELECT 'IFSS' AS scope, * FROM referrals
@@ -78,7 +78,7 @@ pairs AS (
 ),
 
 -- One row per paired referral per domain scored at both its start and its end assessment.
-domain_pairs AS (
+domain_pairs AS MATERIALIZED (
     SELECT
         p.ifss_referral_id,
         s.domain,
@@ -103,7 +103,7 @@ paired AS (
 ),
 
 -- START assessments (every one, not only the earliest) with their mean domain score.
-start_assessments AS (
+start_assessments AS MATERIALIZED (
     SELECT
         r.scope,
         s.assessment_id,

@@ -8,7 +8,8 @@
 -- Re-referral: the child has another referral dated strictly earlier and no more than 12 months
 -- earlier. Only the child's latest strictly-earlier date matters, so it is found with lag() over
 -- the child's distinct referral dates (same-day referrals share a date and so never count as
--- each other's previous referral). Prior referrals (strictly earlier, any time) = rank() - 1.
+-- each other's previous referral). Prior referrals (strictly earlier, any time) are the running
+-- count of referrals on the child's earlier dates.
 -- Re-referred within N months: the child's next strictly-later referral is no more than N months
 -- later; only referrals whose N-month window has closed by data_as_at are counted (censoring).
 
@@ -21,23 +22,30 @@ referrals AS (
 ),
 
 -- intermediate ---------------------------------------------------------------------------------
+-- One row per child per referral date: the previous and next distinct dates, and how many of the
+-- child's referrals came strictly before (the running count of earlier dates' referrals).
 child_dates AS (
     SELECT
         child_id,
         referral_date,
         lag(referral_date) OVER w AS previous_date,
-        lead(referral_date) OVER w AS next_date
-    FROM (SELECT DISTINCT child_id, referral_date FROM referrals)
-    WINDOW w AS (PARTITION BY child_id ORDER BY referral_date)
+        lead(referral_date) OVER w AS next_date,
+        sum(n_on_date) OVER w - n_on_date AS n_prior
+    FROM (
+        SELECT child_id, referral_date, count(*) AS n_on_date
+        FROM referrals
+        GROUP BY child_id, referral_date
+    )
+    WINDOW w AS (PARTITION BY child_id ORDER BY referral_date ROWS UNBOUNDED PRECEDING)
 ),
 
-enriched AS (
+enriched AS MATERIALIZED (
     SELECT
         r.*,
         coalesce(
             c.previous_date >= CAST(r.referral_date - INTERVAL 12 MONTH AS DATE), false
         ) AS is_re_referral,
-        rank() OVER (PARTITION BY r.child_id ORDER BY r.referral_date) - 1 AS n_prior,
+        c.n_prior,
         c.next_date,
         dl.d AS decision_deadline
     FROM referrals AS r
@@ -47,7 +55,7 @@ enriched AS (
     LEFT JOIN _m_calendar AS dl ON dl.is_working AND dl.wd_seq = cx.wd_seq + 1
 ),
 
-in_period AS (
+in_period AS MATERIALIZED (
     SELECT
         *,
         CASE

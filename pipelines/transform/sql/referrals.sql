@@ -44,7 +44,7 @@ scopes AS (
 -- intermediate ---------------------------------------------------------------------------------
 -- Report group of the referral source: 5A (LA social care) is split by referring_team where one
 -- is given (EXTRACTS.md); the code -> group map is the contract's code list (_m_source_groups).
-in_period AS (
+in_period AS MATERIALIZED (
     SELECT
         r.*,
         CASE

@@ -20,7 +20,7 @@ leavers AS (
 ),
 
 -- intermediate ---------------------------------------------------------------------------------
-snapshot AS (
+snapshot AS MATERIALIZED (
     SELECT * FROM posts
     WHERE snapshot_date = (SELECT max(snapshot_date) FROM posts WHERE snapshot_date <= $period_end)
 ),
