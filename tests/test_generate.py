@@ -100,6 +100,13 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def small_clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("small")
+    generate_sample(out, seed=3, scale=0.02)
+    return out
+
+
+@pytest.fixture(scope="module")
 def data(fresh: Path) -> dict[str, pd.DataFrame]:
     return {name: read(fresh, name) for name in EXTRACT_ORDER}
 
@@ -113,9 +120,9 @@ def test_holidays_include_2011_and_2012_specials() -> None:
 
 
 def test_same_seed_same_bytes_other_seed_differs(fresh: Path, tmp_path: Path) -> None:
-    generate_sample(tmp_path / "a", seed=7, scale=0.1)
-    generate_sample(tmp_path / "b", seed=7, scale=0.1)
-    generate_sample(tmp_path / "c", seed=8, scale=0.1)
+    generate_sample(tmp_path / "a", seed=7, scale=0.05)
+    generate_sample(tmp_path / "b", seed=7, scale=0.05)
+    generate_sample(tmp_path / "c", seed=8, scale=0.05)
     for name in EXTRACT_ORDER:
         assert filecmp.cmp(
             tmp_path / "a" / f"{name}.csv", tmp_path / "b" / f"{name}.csv", shallow=False
@@ -533,10 +540,9 @@ def parse_messy(path: Path, name: str) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_messy_and_xlsx_carry_the_same_data(tmp_path: Path, fmt: str) -> None:
-    clean, messy = tmp_path / "clean", tmp_path / "messy"
-    generate_sample(clean, seed=3, scale=0.05)
-    paths = generate_sample(messy, seed=3, scale=0.05, fmt=fmt, messy=True)
+def test_messy_and_xlsx_carry_the_same_data(small_clean: Path, tmp_path: Path, fmt: str) -> None:
+    clean, messy = small_clean, tmp_path / "messy"
+    paths = generate_sample(messy, seed=3, scale=0.02, fmt=fmt, messy=True)
     assert [p.name for p in paths] == [f"{n}.{fmt}" for n in EXTRACT_ORDER]
     for name in EXTRACT_ORDER:
         want = read(clean, name)
