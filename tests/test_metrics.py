@@ -527,3 +527,12 @@ def test_reference_tables():
     caseload = t[(t["measure"] == "caseload_mean") & (t["breakdown"] == "team")]
     assert list(caseload["green"]) == [20]
     assert t["source"].str.len().min() > 10
+
+
+def test_connection_left_as_it_was():
+    con = _cpr_warehouse()
+    con.execute("SET enable_progress_bar = true")
+    compute_metrics(con, config())
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is True
+    temp = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert temp == []

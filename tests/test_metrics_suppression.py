@@ -218,3 +218,15 @@ def test_number_format(tmp_path):
     lines = (tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()
     assert lines[2].split(",")[5:8] == ["c", "c", "c"]
     assert lines[1].split(",")[7] == "434"
+
+
+def test_free_text_cannot_become_a_formula(tmp_path):
+    nan = float("nan")
+    df = _frame([("posts", "team", "=HYPERLINK(\"http://x\")", nan, nan, 12, "count"),
+                 ("posts", "team", "@SUM(A1)", nan, nan, 10, "count"),
+                 ("domain_change", "domain", "ANGER", nan, 10, -1.5, "score")])
+    write_metrics(df, tmp_path / "m.csv")
+    lines = (tmp_path / "m.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[1].split(",")[4] == "\"'=HYPERLINK(\"\"http://x\"\")\""
+    assert lines[2].split(",")[4] == "'@SUM(A1)"
+    assert lines[3].split(",")[7] == "-1.5"  # numbers are numbers, not text

@@ -118,6 +118,9 @@ CATEGORY_ORDER: dict[str, str | list[str]] = {
     "band": ["UNDER_1Y", "1_TO_2Y", "OVER_2Y", "UNKNOWN"],
 }
 
+#: TEMP tables made for one computation (the calendar ones by calendar.build_calendar).
+TEMP_TABLES = ("_m_source_groups", "_m_bank_holidays", "_m_calendar")
+
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 # Shared helpers for the SQL files: the percentage of a ratio, blank (NULL) for a zero denominator.
@@ -172,6 +175,13 @@ def _setup(con: duckdb.DuckDBPyConnection, config: RunConfig) -> None:
     build_calendar(con, *_calendar_range(con, config))
 
 
+def _teardown(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the TEMP tables and macros ``_setup`` made, leaving the connection as it was."""
+    for name in TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+    con.execute("DROP MACRO IF EXISTS temp.main._m_pct")
+
+
 def _order_keys(df: pd.DataFrame) -> pd.DataFrame:
     """Integer sort keys for the fixed row order (analysis, measure, scope, breakdown, category)."""
 
@@ -214,14 +224,22 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, config: RunConfig) -> pd.Dat
         "data_as_at": config.data_as_at,
     }
     tables = _existing_tables(con)
-    _setup(con, config)
-    frames = []
-    for analysis, needs in ANALYSES.items():
-        if analysis in OPTIONAL_ANALYSES and not set(needs) <= tables:
-            continue
-        frame = _run(con, read_sql(analysis), params)
-        frame.insert(0, "analysis", analysis)
-        frames.append(frame)
+    # DuckDB's own progress bar would interleave with the run's progress lines: off while we run,
+    # then the caller's setting is put back, and our TEMP objects are dropped.
+    progress_bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    con.execute("SET enable_progress_bar = false")
+    try:
+        _setup(con, config)
+        frames = []
+        for analysis, needs in ANALYSES.items():
+            if analysis in OPTIONAL_ANALYSES and not set(needs) <= tables:
+                continue
+            frame = _run(con, read_sql(analysis), params)
+            frame.insert(0, "analysis", analysis)
+            frames.append(frame)
+    finally:
+        _teardown(con)
+        con.execute(f"SET enable_progress_bar = {'true' if progress_bar else 'false'}")
     df = pd.concat(frames, ignore_index=True)
     for col in ("numerator", "denominator", "value"):
         df[col] = pd.to_numeric(df[col], errors="raise").astype("float64")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def _is_blank(value: object) -> bool:
     if value is None or value is pd.NA:
@@ -26,7 +29,9 @@ def format_cell(value: object, whole: bool = True) -> str:
     if _is_blank(value):
         return ""
     if isinstance(value, str):
-        return value
+        # Free text (team names come from the source system) must not run as a spreadsheet
+        # formula when the CSV is opened in Excel: a leading apostrophe makes it plain text.
+        return "'" + value if value[:1] in FORMULA_STARTS else value
     if isinstance(value, bool):
         return str(value)
     try:
@@ -47,8 +52,8 @@ def write_metrics(df: pd.DataFrame, path: Path | str) -> Path:
     turnover denominator, a mean, keeps its fraction). value is a whole number on count rows
     (blank numerator and denominator, unit ``count``) and ``repr(float)`` otherwise, so a
     percentage of exactly 50 is ``50.0`` and an unrounded one ``33.333333333333336``. The same
-    frame always gives the same bytes. No cell can start a spreadsheet formula: every column is a
-    code, a date or a number.
+    frame always gives the same bytes. Text that a spreadsheet would take for a formula (a team
+    name starting with ``=``, ``+``, ``-``, ``@``) is written with a leading apostrophe.
     """
     path = Path(path)
     columns = list(df.columns)
