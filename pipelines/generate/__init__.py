@@ -60,8 +60,8 @@ def build_frames(seed: int | None = None, scale: float = 1.0) -> dict[str, pd.Da
     r_dat, r_cpr, r_ifss, r_wf = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
     )
-    dat, next_child = generate_dat(cal, r_dat, scale, child_base=1)
-    reg, rev, next_child = generate_cpr(cal, r_cpr, scale, child_base=next_child)
+    dat, s47, next_child = generate_dat(cal, r_dat, scale, child_base=1)
+    reg, rev, next_child = generate_cpr(cal, r_cpr, scale, child_base=next_child, dat_s47=s47)
     ifss, dt_rows, next_child, _ = generate_ifss(
         cal, r_ifss, scale, child_base=next_child, family_base=1
     )

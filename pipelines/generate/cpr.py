@@ -49,8 +49,49 @@ def _workday_in(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.
     return np.busday_offset(lo, k, roll="forward", holidays=hol)
 
 
+def _link_to_dat(
+    rng: np.random.Generator,
+    s47: pd.DataFrame,
+    first_icpc: np.ndarray,
+    grp_size: np.ndarray,
+    grp_child0: np.ndarray,
+    child_ids: np.ndarray,
+    dob: np.ndarray,
+    share: float,
+) -> None:
+    """Most registered children were DAT referrals with a child protection enquiry weeks before:
+    give a sibling group the IDs and dates of birth of a DAT family of the same size whose S47
+    referral came 20-75 days before the first conference (each DAT family used once)."""
+    ev = s47["_event"].to_numpy()
+    start = np.flatnonzero(np.r_[True, ev[1:] != ev[:-1]])
+    counts = np.diff(np.r_[start, ev.size])
+    e_date = s47["referral_date"].to_numpy().astype("datetime64[D]")[start]
+    e_fam = s47["_family"].to_numpy()[start]
+    s_ids = s47["child_id"].to_numpy()
+    s_dob = s47["date_of_birth"].to_numpy().astype("datetime64[D]")
+    used: set[int] = set()
+    for g in np.argsort(first_icpc, kind="stable"):
+        if rng.random() >= share:
+            continue
+        lo = np.searchsorted(e_date, first_icpc[g] - np.timedelta64(75, "D"))
+        hi = np.searchsorted(e_date, first_icpc[g] - np.timedelta64(20, "D"), side="right")
+        if hi <= lo:
+            continue
+        for k in lo + rng.permutation(hi - lo)[:40]:
+            if counts[k] == grp_size[g] and int(e_fam[k]) not in used:
+                used.add(int(e_fam[k]))
+                a, n = start[k], counts[k]
+                child_ids[grp_child0[g] : grp_child0[g] + n] = s_ids[a : a + n]
+                dob[grp_child0[g] : grp_child0[g] + n] = s_dob[a : a + n]
+                break
+
+
 def generate_cpr(
-    cal: dict[str, Any], rng: np.random.Generator, scale: float, child_base: int
+    cal: dict[str, Any],
+    rng: np.random.Generator,
+    scale: float,
+    child_base: int,
+    dat_s47: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     cfg = cal["cpr"]
     as_at = d(cal["data_as_at"])
@@ -162,6 +203,17 @@ def generate_cpr(
     bands[unborn] = "UNBORN"
     dob = dob_for_band(rng, first_icpc[c_grp], bands)
     child_ids = ids("C", child_base + np.arange(n_child), 7)
+    if dat_s47 is not None and len(dat_s47):
+        _link_to_dat(
+            rng,
+            dat_s47,
+            first_icpc,
+            grp_size_a,
+            grp_child0 - child_base,
+            child_ids,
+            dob,
+            cfg["linked_to_dat_share"],
+        )
 
     # --- rows: one per child per registration ----------------------------------------------------
     r_ev = np.repeat(np.arange(n_ev), size)

@@ -70,8 +70,8 @@ def _working_days_in_month(
 
 def generate_dat(
     cal: dict[str, Any], rng: np.random.Generator, scale: float, child_base: int
-) -> tuple[pd.DataFrame, int]:
-    """The dat_referrals extract (canonical columns) and the next free child number."""
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The dat_referrals extract, its S47 rows (for the register to link to), next child number."""
     cfg = cal["dat"]
     as_at = d(cal["data_as_at"])
     outcomes = list(cfg["outcome"])
@@ -187,8 +187,14 @@ def generate_dat(
             "lateral_checks": lateral[rows_ev],
             "child_seen": seen,
             "team": team[rows_ev],
+            "_event": rows_ev,
+            "_family": fam[rows_ev],
         }
     )
     df = df.sort_values(["referral_date", "child_id"], kind="stable").reset_index(drop=True)
     df.insert(0, "referral_id", ids("DR", np.arange(1, len(df) + 1), 7))
-    return df, child_base + n_child
+    s47 = df.loc[
+        df["outcome"] == "S47", ["_event", "_family", "referral_date", "child_id", "date_of_birth"]
+    ]
+    s47 = s47.sort_values(["referral_date", "_event"], kind="stable").reset_index(drop=True)
+    return df.drop(columns=["_event", "_family"]), s47, child_base + n_child
