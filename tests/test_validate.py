@@ -527,7 +527,7 @@ def _bad_result(tmp_path, config):
                 "row": 4,
                 "column": "referral_date",
                 "value": "31/02/2012",
-                "reason_code": "BAD_DATE",
+                "reason_code": "invalid_date",
             },
         ],
         notes=[
@@ -595,7 +595,9 @@ def test_fixlist_is_safe_and_complete(tmp_path, config):
         for c in r:
             assert c.data_type != "f"
             if c.column != 2:
-                assert c.data_type in ("s", "n") and (c.value is None or isinstance(c.value, str))
+                assert c.data_type in ("s", "inlineStr", "n") and (
+                    c.value is None or isinstance(c.value, str)
+                )
     assert any(v == "'@SUM(A1)" for row in values for v in row)
     # deterministic: the same result writes the same CSV
     first = paths[1].read_bytes()
@@ -630,3 +632,22 @@ def test_findings_frame_order_is_deterministic(tmp_path, config):
     pd.testing.assert_frame_equal(result.findings, again.findings)
     sev = result.findings["severity"].tolist()
     assert sev == sorted(sev, key={"error": 0, "warning": 1, "info": 2}.get)
+
+
+def test_html_listing_is_capped_per_rule_but_fixlist_has_all(tmp_path, config, monkeypatch):
+    import pipelines.validate.report as report
+
+    settings, rules = load_rules()
+    monkeypatch.setattr(
+        report, "load_rules", lambda *a, **k: ({**settings, "html_max_rows_per_rule": 2}, rules)
+    )
+    base = BASELINE["ifss_distance_travelled"]
+    rows = [{**base, "domain": d, "risk_score": 12} for d in ("PARENTING", "ANGER", "BOUNDARIES")]
+    tables = {**baseline_tables(), "ifss_distance_travelled": rows}
+    result = run_validate(build_warehouse(tmp_path / "w.duckdb", tables), config, only=["DTR-004"])
+    paths = write_dq_report(result, None, config, tmp_path / "dq")
+    html = paths[0].read_text(encoding="utf-8")
+    assert "Only the first 2 of 3 rows are listed here" in html
+    assert html.count('<td class="value">12</td>') == 2
+    with open(paths[1], encoding="utf-8-sig", newline="") as fh:
+        assert sum(1 for r in csv.DictReader(fh) if r["Rule"] == "DTR-004") == 3

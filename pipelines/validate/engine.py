@@ -73,7 +73,7 @@ def withheld(extract: str | None, column: str | None) -> bool:
 
 def format_value(value: Any) -> str:
     """A value as the data officer would type it: dates ISO, whole numbers without '.0'."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float):
         if math.isnan(value):
