@@ -62,7 +62,7 @@ def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) ->
     shown = [r for r in rows if r.number is not None]
     where = scope_label(scope)
     if not shown:
-        return f"{noun.capitalize()}, {where}: figures withheld or not available"
+        return f"{_cap(noun)}, {where}: figures withheld or not available"
     unit = rows[0].unit
     if measure == "accepted":
         ordered = sorted(shown, key=lambda r: r.number)
@@ -119,18 +119,18 @@ def trend_title(rows: Sequence[Row], noun: str) -> str:
     shown = [r for r in rows if r.number is not None]
     if len(shown) < 2:
         if shown:
-            return f"{noun.capitalize()}: {_pct(shown[0].number)} in {shown[0].category}"
-        return f"{noun.capitalize()}: figures withheld or not available"
+            return f"{_cap(noun)}: {_pct(shown[0].number)} in {shown[0].category}"
+        return f"{_cap(noun)}: figures withheld or not available"
     first, last = shown[0], shown[-1]
     peak = max(shown, key=lambda r: r.number)
     if abs(last.number - first.number) < 1:
         return (
-            f"{noun.capitalize()} stayed at about {_pct(last.number)} "
+            f"{_cap(noun)} stayed at about {_pct(last.number)} "
             f"from {first.category} to {last.category}"
         )
     verb = "rose" if last.number > first.number else "fell"
     text = (
-        f"{noun.capitalize()} {verb} from {_pct(first.number)} in {first.category} to "
+        f"{_cap(noun)} {verb} from {_pct(first.number)} in {first.category} to "
         f"{_pct(last.number)} in {last.category}"
     )
     if peak is not first and peak is not last and peak.number > last.number + 1:
@@ -181,7 +181,7 @@ def _referrals(m: Metrics, ref: Reference | None) -> list[str]:
         n = _v(m, "referrals", "received", scope)
         if n is None:
             continue
-        s = f"{the_scope(scope).capitalize()} received {_n(n)} referrals"
+        s = f"{_cap(the_scope(scope))} received {_n(n)} referrals"
         top = _top_sources(m, scope)
         out.append(s + (f"; {top}." if top else "."))
     return out

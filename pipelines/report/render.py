@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -34,7 +35,7 @@ TEMPLATES = HERE / "templates"
 NOTEBOOKS = ROOT / "notebooks"
 #: Page order on the index; the heaviest notebook first so the two workers finish together.
 ANALYSES = ["referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
-WORKERS = 2
+WORKERS = int(os.environ.get("PIPELINES_REPORT_WORKERS", "2"))  # one kernel per worker
 #: Seconds each notebook took (execution and rendering) in the latest run, for the benchmark.
 TIMINGS: dict[str, float] = {}
 
@@ -149,7 +150,8 @@ def execute_and_render(
 def _warm_up(km: Any) -> None:
     """Ask the kernel to import the report package now, without waiting for the reply."""
     kc = km.blocking_client()
-    kc.start_channels()
+    # shell only: no heartbeat thread or extra sockets for a fire-and-forget request
+    kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
     try:
         kc.execute("import pipelines.report.sections", silent=True, store_history=False)
     finally:
@@ -169,8 +171,27 @@ def _explain(exc: BaseException) -> str:
 
 def _exporter() -> Any:
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    return HTMLExporter(
+    class CommitteeExporter(HTMLExporter):
+        """HTMLExporter without its BeautifulSoup pass (about 1 s a page here): that pass only
+        adds alt text to images without one and tabindex to JupyterLab cells, and these pages
+        have neither (charts are inline SVG with their own text alternative)."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+            resources = self._init_resources(resources)
+            # inputs are excluded, but the template still names the filter
+            self.register_filter("highlight_code", lambda source, **_: source)
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return CommitteeExporter(
         template_name="committee",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,

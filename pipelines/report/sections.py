@@ -148,7 +148,7 @@ def referral_scope(ctx: Context, scope: str) -> HTML:
     if not ctx.metrics.select("referrals", None, scope):
         return HTML("")
     name = scope_label(scope)
-    noun = f"{name} referrals"
+    noun = "referrals"  # the title adds the service after a comma
     parts = [
         page.section(name, anchor=f"scope-{scope.lower()}"),
         page.stat(ctx, "received", scope, f"Referrals received by the {name}"),
