@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import filecmp
 import re
+import zipfile
 from pathlib import Path
 
 import holidays
@@ -556,3 +557,26 @@ def test_messy_and_xlsx_carry_the_same_data(small_clean: Path, tmp_path: Path, f
         assert b"\x96" in raw["workforce_posts"]  # an en dash in Windows-1252
         assert re.search(rb"\d\d/\d\d/\d{4}", raw["cpr_registrations"])
         assert b"Schools" in raw["dat_referrals"] or b"Schools" in raw["ifss_referrals"]
+
+
+def test_xlsx_is_byte_stable(tmp_path: Path) -> None:
+    from pipelines.generate.write import write_xlsx
+
+    df = pd.DataFrame(
+        {
+            "staff_id": ["S00001", "S00002"],
+            "team": ["DAT", "Prevention – TAF"],
+            "role": ["SW", "FSW"],
+            "leaving_date": pd.to_datetime(["2012-05-01", None]),
+        }
+    )
+    write_xlsx("workforce_leavers", df, tmp_path / "a.xlsx")
+    write_xlsx("workforce_leavers", df, tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as z:  # no clock time anywhere in the package
+        assert {i.date_time for i in z.infolist()} == {(2013, 1, 31, 0, 0, 0)}
+        core = z.read("docProps/core.xml").decode()
+        assert re.findall(r"\d{4}-\d\d-\d\dT[\d:]+Z", core) == ["2013-01-31T00:00:00Z"] * 2
+    back = pd.read_excel(tmp_path / "a.xlsx", engine="openpyxl")
+    assert back.loc[0, "leaving_date"] == pd.Timestamp("2012-05-01")
+    assert back.loc[1, "team"] == "Prevention – TAF"
