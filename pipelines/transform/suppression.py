@@ -17,16 +17,19 @@ The rule, applied to the tidy metrics table (one row per figure):
      total published elsewhere. Time series (financial_year, quarter) and means are not additive
      and are left out.
 
-   In each set, while exactly one cell is withheld, or the withheld cells add up to no more than
-   ``threshold`` (so their sum would itself be a small count), the smallest visible non-zero cell
-   (first in row order on a tie) is withheld too. Sets share cells, so the pass repeats until
-   nothing changes. Then "total minus the visible categories" is always the sum of two or more
-   withheld cells, never a single one.
+   Each set also has a *remainder*, total minus its cells (rows whose breakdown value is blank,
+   e.g. no reason recorded): unpublished, but "total minus the others", so a remainder from 1 to
+   ``threshold`` counts as a withheld cell. In each set, while exactly one cell is withheld, or
+   the withheld cells add up to no more than ``threshold`` (so their sum would itself be a small
+   count), the smallest visible non-zero cell (first in row order on a tie) is withheld too. Sets
+   share cells, so the pass repeats until nothing changes. Then "total minus the visible
+   categories" is always the sum of two or more withheld cells, never a single one.
 3. **Values.** A percentage or a mean is withheld whenever its numerator or its denominator (its
    n) is withheld, so a withheld count cannot be recovered as value × denominator.
 
 Known limits: complements within one row (denominator minus numerator, e.g. referrals *not*
-accepted) are not treated as cells; the same count shown in two different breakdowns is protected in
+accepted) and differences between two totals (received minus those with a substance recorded) are
+not treated as cells; the same count shown in two different breakdowns is protected in
 each by the same deterministic rule but not cross-checked.
 """
 
@@ -41,27 +44,45 @@ SYMBOL = "c"
 #: Breakdowns whose categories are periods (a time series), never parts of one published total.
 NON_ADDITIVE_BREAKDOWNS = {"financial_year", "quarter"}
 
+#: Ratios whose every category has its own denominator (accepted of that referral type, ...),
+#: even when two denominators happen to be equal.
+PER_CATEGORY_DENOMINATOR = {"accepted", "rereferred_6m", "rereferred_12m", "vacancy_rate"}
+
 
 def _small(x: float, threshold: int) -> bool:
     return not math.isnan(x) and 1 <= x <= threshold
 
 
-def _additive_sets(df: pd.DataFrame) -> list[list[tuple[int, str]]]:
-    """Lists of (row index, column) cells that add up to a total someone can see."""
-    sets: list[list[tuple[int, str]]] = []
+Cell = tuple[int, str]  # (row index, column)
+
+
+def _additive_sets(df: pd.DataFrame) -> list[tuple[list[Cell], float]]:
+    """Sets of cells that add up to a total someone can see, each with its *remainder*.
+
+    The remainder is the total minus the set's cells: the rows whose breakdown value is blank
+    (a referral with no reason recorded, a post with no role). It is never published, but it is
+    "total minus the others", so a remainder from 1 to the threshold is protected like a
+    withheld cell. Breakdowns where a row can count in several categories (CPR categories) add
+    up to more than their total; their remainder is negative and ignored.
+    """
+    sets: list[tuple[list[Cell], float]] = []
     keys = ["analysis", "measure", "scope", "breakdown"]
-    for (_, _, _, breakdown), rows in df.groupby(keys, sort=False):
+    totals = df[df["breakdown"] == "total"].set_index(["analysis", "measure", "scope"])["value"]
+    for (analysis, measure, scope, breakdown), rows in df.groupby(keys, sort=False):
         if breakdown == "total":
             continue
         counts = rows["numerator"].isna() & rows["denominator"].isna() & (rows["unit"] == "count")
         ratios = rows["numerator"].notna()
         if counts.all():
-            sets.append([(i, "value") for i in rows.index])
+            total = totals.get((analysis, measure, scope), math.nan)
+            sets.append(([(i, "value") for i in rows.index], total - rows["value"].sum()))
         elif ratios.all() and rows["unit"].eq("percent").all():
-            if rows["denominator"].nunique(dropna=False) == 1:
-                sets.append([(i, "numerator") for i in rows.index])
+            shared = rows["denominator"].nunique(dropna=False) == 1
+            if shared and measure not in PER_CATEGORY_DENOMINATOR:
+                remainder = rows["denominator"].iloc[0] - rows["numerator"].sum()
+                sets.append(([(i, "numerator") for i in rows.index], remainder))
             elif breakdown not in NON_ADDITIVE_BREAKDOWNS:
-                sets.append([(i, "denominator") for i in rows.index])
+                sets.append(([(i, "denominator") for i in rows.index], math.nan))
     return sets
 
 
@@ -90,13 +111,14 @@ def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
         changed = True
         while changed:
             changed = False
-            for cells in sets:
+            for cells, remainder in sets:
+                implicit = [remainder] if _small(remainder, threshold) else []
                 while True:
-                    hidden = [c for c in cells if c in withheld]
+                    hidden = [numbers[col][i] for i, col in cells if (i, col) in withheld]
+                    hidden += implicit
                     if not hidden:
                         break
-                    hidden_sum = sum(numbers[col][i] for i, col in hidden)
-                    if len(hidden) >= 2 and hidden_sum > threshold:
+                    if len(hidden) >= 2 and sum(hidden) > threshold:
                         break
                     visible = [c for c in cells if c not in withheld and numbers[c[1]][c[0]] > 0]
                     if not visible:
