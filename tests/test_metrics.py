@@ -536,3 +536,16 @@ def test_connection_left_as_it_was():
     assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is True
     temp = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     assert temp == []
+
+
+def test_rag_status():
+    from pipelines.transform.reference import rag_status
+
+    assert rag_status(96.2, "higher_better", 95, 85) == "GREEN"
+    assert rag_status(95.0, "higher_better", 95, 85) == "GREEN"
+    assert rag_status(90.0, "higher_better", 95, 85) == "AMBER"
+    assert rag_status(56.2, "higher_better", 90, 75) == "RED"
+    assert rag_status(40.0, "lower_better", 30, 35) == "RED"
+    assert rag_status(33.0, "lower_better", 30, 35) == "AMBER"
+    assert rag_status(21.0, "lower_better", 20, float("nan")) == "RED"
+    assert rag_status(float("nan"), "lower_better", 20, None) == ""
