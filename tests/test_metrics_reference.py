@@ -41,8 +41,13 @@ def runs(tmp_path_factory):
 
 
 def _row(df, analysis, measure, scope, breakdown="total", category="all"):
-    sel = df[(df["analysis"] == analysis) & (df["measure"] == measure) & (df["scope"] == scope)
-             & (df["breakdown"] == breakdown) & (df["category"] == category)]
+    sel = df[
+        (df["analysis"] == analysis)
+        & (df["measure"] == measure)
+        & (df["scope"] == scope)
+        & (df["breakdown"] == breakdown)
+        & (df["category"] == category)
+    ]
     assert len(sel) == 1, (analysis, measure, scope, breakdown, category)
     return sel.iloc[0]
 
@@ -73,24 +78,34 @@ def test_referral_sources(runs):
     df = runs["2012-13"]
     assert _count(df, "referrals", "received", "PREVENTION") == 434
     for group, report in (("SCHOOLS", 35), ("POLICE", 22)):
-        _within_a_point(_pct(df, "referrals", "received", "PREVENTION", "source_group",
-                             (group,)), report)
-    _within_a_point(_pct(df, "referrals", "received", "PREVENTION", "age_band",
-                         ("9-11", "12-17")), 63)
-    _within_a_point(_pct(df, "referrals", "received", "PREVENTION", "age_band",
-                         ("0-2", "3-5", "6-8")), 36)
-    for reason, report in (("PREVENTATIVE", 37), ("ANGER_BEHAVIOUR", 19),
-                           ("RESTORATIVE_JUSTICE", 13)):
-        _within_a_point(_pct(df, "referrals", "received", "PREVENTION", "reason", (reason,)),
-                        report)
+        _within_a_point(
+            _pct(df, "referrals", "received", "PREVENTION", "source_group", (group,)), report
+        )
+    _within_a_point(
+        _pct(df, "referrals", "received", "PREVENTION", "age_band", ("9-11", "12-17")), 63
+    )
+    _within_a_point(
+        _pct(df, "referrals", "received", "PREVENTION", "age_band", ("0-2", "3-5", "6-8")), 36
+    )
+    for reason, report in (
+        ("PREVENTATIVE", 37),
+        ("ANGER_BEHAVIOUR", 19),
+        ("RESTORATIVE_JUSTICE", 13),
+    ):
+        _within_a_point(
+            _pct(df, "referrals", "received", "PREVENTION", "reason", (reason,)), report
+        )
 
     assert _count(df, "referrals", "received", "FST") == 205
     for group, report in (("DAT", 56), ("CPT", 24), ("CDT", 8), ("LAC", 5)):
-        _within_a_point(_pct(df, "referrals", "received", "FST", "source_group", (group,)),
-                        report)
+        _within_a_point(_pct(df, "referrals", "received", "FST", "source_group", (group,)), report)
     _within_a_point(_pct(df, "referrals", "received", "FST", "case_status", ("CPR",)), 18)
-    _within_a_point(_pct(df, "referrals", "received", "FST", "age_band",
-                         ("UNBORN", "0-2", "3-5", "6-8", "9-11")), 71)
+    _within_a_point(
+        _pct(
+            df, "referrals", "received", "FST", "age_band", ("UNBORN", "0-2", "3-5", "6-8", "9-11")
+        ),
+        71,
+    )
 
 
 def test_ifst_and_fass(runs):
@@ -104,18 +119,25 @@ def test_ifst_and_fass(runs):
         for rtype, (num, den) in expected.items():
             r = _row(df, "referrals", "accepted", scope, "referral_type", rtype)
             assert (r["numerator"], r["denominator"]) == (num, den), (scope, rtype)
-    for substance, report in (("ALCOHOL", 45), ("HEROIN", 32), ("CANNABIS", 10),
-                              ("AMPHETAMINE", 7), ("COCAINE", 6)):
-        _within_a_point(_pct(df, "referrals", "received", "IFST", "primary_substance",
-                             (substance,)), report)
+    for substance, report in (
+        ("ALCOHOL", 45),
+        ("HEROIN", 32),
+        ("CANNABIS", 10),
+        ("AMPHETAMINE", 7),
+        ("COCAINE", 6),
+    ):
+        _within_a_point(
+            _pct(df, "referrals", "received", "IFST", "primary_substance", (substance,)), report
+        )
     both = ("IFST", "FASS")
     for status, report in (("CIN", 63), ("CPR", 24), ("LAC", 13)):
-        _within_a_point(_pct(df, "referrals", "received", None, "case_status", (status,),
-                             scopes=both), report)
-    for bands, report in ((("UNBORN", "0-2"), 30), (("3-5",), 17),
-                          (("6-8", "9-11"), 29)):
-        _within_a_point(_pct(df, "referrals", "received", None, "age_band", bands,
-                             scopes=both), report)
+        _within_a_point(
+            _pct(df, "referrals", "received", None, "case_status", (status,), scopes=both), report
+        )
+    for bands, report in ((("UNBORN", "0-2"), 30), (("3-5",), 17), (("6-8", "9-11"), 29)):
+        _within_a_point(
+            _pct(df, "referrals", "received", None, "age_band", bands, scopes=both), report
+        )
 
 
 def test_distance_travelled(runs):
@@ -123,16 +145,18 @@ def test_distance_travelled(runs):
     assert _count(df, "distance_travelled", "families_served", "PREVENTION") == 160
     assert _row(df, "distance_travelled", "escalated", "PREVENTION")["numerator"] == 23
     _within_a_point(_pct(df, "distance_travelled", "escalated", "PREVENTION"), 14)
-    _within_a_point(_row(df, "distance_travelled", "mean_risk_reduction", "PREVENTION")["value"],
-                    30)
+    _within_a_point(
+        _row(df, "distance_travelled", "mean_risk_reduction", "PREVENTION")["value"], 30
+    )
     _within_a_point(_pct(df, "distance_travelled", "risk_reduced", "PREVENTION"), 91)
 
 
 def test_re_referrals_by_financial_year(runs):
     df = runs["2012-13"]
     for year, report in (("2010-11", 25), ("2011-12", 44), ("2012-13", 40)):
-        _within_a_point(_pct(df, "re_referrals", "re_referral_12m", "DAT", "financial_year",
-                             (year,)), report)
+        _within_a_point(
+            _pct(df, "re_referrals", "re_referral_12m", "DAT", "financial_year", (year,)), report
+        )
 
 
 def test_child_protection_2011_12(runs):

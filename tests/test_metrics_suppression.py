@@ -17,8 +17,10 @@ C = "c"
 def _frame(rows: list[tuple]) -> pd.DataFrame:
     """Rows of (measure, breakdown, category, numerator, denominator, value, unit)."""
     df = pd.DataFrame(
-        [("referrals", m, "DAT", b, c, n, d, v, u, "2012-04-01", "2012-12-31")
-         for m, b, c, n, d, v, u in rows],
+        [
+            ("referrals", m, "DAT", b, c, n, d, v, u, "2012-04-01", "2012-12-31")
+            for m, b, c, n, d, v, u in rows
+        ],
         columns=METRICS_COLUMNS,
     )
     for col in ("numerator", "denominator", "value"):
@@ -27,20 +29,28 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _share_rows(measure, breakdown, parts: dict[str, int], denominator: int):
-    return [(measure, breakdown, k, n, denominator, 100 * n / denominator, "percent")
-            for k, n in parts.items()]
+    return [
+        (measure, breakdown, k, n, denominator, 100 * n / denominator, "percent")
+        for k, n in parts.items()
+    ]
 
 
 def test_primary_and_secondary_suppression_by_hand():
     nan = float("nan")
-    df = _frame([
-        ("received", "total", "all", nan, nan, 40, "count"),
-        *_share_rows("received", "source_group",
-                     {"SCHOOLS": 10, "HEALTH": 3, "POLICE": 7, "LEGAL": 20, "HOUSING": 0}, 40),
-        *_share_rows("received", "age_band", {"0-2": 2, "3-5": 2, "6-8": 36}, 40),
-        *_share_rows("received", "reason", {"PARENTING": 15, "OTHER": 25}, 40),
-        *_share_rows("received", "case_status", {"CIN": 15, "CPR": 23}, 40),
-    ])
+    df = _frame(
+        [
+            ("received", "total", "all", nan, nan, 40, "count"),
+            *_share_rows(
+                "received",
+                "source_group",
+                {"SCHOOLS": 10, "HEALTH": 3, "POLICE": 7, "LEGAL": 20, "HOUSING": 0},
+                40,
+            ),
+            *_share_rows("received", "age_band", {"0-2": 2, "3-5": 2, "6-8": 36}, 40),
+            *_share_rows("received", "reason", {"PARENTING": 15, "OTHER": 25}, 40),
+            *_share_rows("received", "case_status", {"CIN": 15, "CPR": 23}, 40),
+        ]
+    )
     before = df.copy()
     out = suppress(df, 4)
     pd.testing.assert_frame_equal(df, before)  # the argument is not changed
@@ -65,23 +75,26 @@ def test_primary_and_secondary_suppression_by_hand():
 
 def test_small_denominators_and_count_breakdowns():
     nan = float("nan")
-    df = _frame([
-        ("received", "total", "all", nan, nan, 3, "count"),
-        *_share_rows("received", "source_group", {"SCHOOLS": 3}, 3),
-        ("accepted", "referral_type", "NEW", 27, 30, 90.0, "percent"),
-        ("accepted", "referral_type", "CONSULTATION", 8, 9, 800 / 9, "percent"),
-        ("accepted", "referral_type", "ADVICE", 2, 2, 100.0, "percent"),
-        ("posts", "total", "all", nan, nan, 17, "count"),
-        ("posts", "team", "A", nan, nan, 5, "count"),
-        ("posts", "team", "B", nan, nan, 3, "count"),
-        ("posts", "team", "C", nan, nan, 9, "count"),
-        ("caseload_mean", "team", "B", nan, 3, 21.5, "count"),
-        ("lateral_checks", "total", "all", 0, 3, 0.0, "percent"),
-    ])
+    df = _frame(
+        [
+            ("received", "total", "all", nan, nan, 3, "count"),
+            *_share_rows("received", "source_group", {"SCHOOLS": 3}, 3),
+            ("accepted", "referral_type", "NEW", 27, 30, 90.0, "percent"),
+            ("accepted", "referral_type", "CONSULTATION", 8, 9, 800 / 9, "percent"),
+            ("accepted", "referral_type", "ADVICE", 2, 2, 100.0, "percent"),
+            ("posts", "total", "all", nan, nan, 17, "count"),
+            ("posts", "team", "A", nan, nan, 5, "count"),
+            ("posts", "team", "B", nan, nan, 3, "count"),
+            ("posts", "team", "C", nan, nan, 9, "count"),
+            ("caseload_mean", "team", "B", nan, 3, 21.5, "count"),
+            ("lateral_checks", "total", "all", 0, 3, 0.0, "percent"),
+        ]
+    )
     out = suppress(df, 4).set_index(["measure", "breakdown", "category"])
     assert out.loc[("received", "total", "all"), "value"] == C
-    assert list(out.loc[("received", "source_group", "SCHOOLS")][
-        ["numerator", "denominator", "value"]]) == [C, C, C]
+    assert list(
+        out.loc[("received", "source_group", "SCHOOLS")][["numerator", "denominator", "value"]]
+    ) == [C, C, C]
     # ADVICE 2 of 2 withheld; the smallest other denominator (9) goes too, with its value
     assert out.loc[("accepted", "referral_type", "ADVICE"), "value"] == C
     assert out.loc[("accepted", "referral_type", "CONSULTATION"), "denominator"] == C
@@ -105,26 +118,39 @@ def _random_warehouse(seed: int, shuffle: bool = False):
     dat_rows, ifss_rows = [], []
     for i in range(rnd.randint(20, 80)):
         date = f"2012-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
-        dat_rows.append({
-            "referral_id": f"D{i}", "child_id": f"C{rnd.randint(0, 30)}", "referral_date": date,
-            "decision_date": date, "referral_source": rnd.choice(sources),
-            "age_band": rnd.choice(bands), "outcome": rnd.choice(codes("dat_outcome")),
-            "lateral_checks": rnd.choice([True, False, None]),
-        })
+        dat_rows.append(
+            {
+                "referral_id": f"D{i}",
+                "child_id": f"C{rnd.randint(0, 30)}",
+                "referral_date": date,
+                "decision_date": date,
+                "referral_source": rnd.choice(sources),
+                "age_band": rnd.choice(bands),
+                "outcome": rnd.choice(codes("dat_outcome")),
+                "lateral_checks": rnd.choice([True, False, None]),
+            }
+        )
     for i in range(rnd.randint(10, 50)):
         date = f"2012-{rnd.randint(4, 12):02d}-{rnd.randint(1, 28):02d}"
         service = rnd.choice(codes("ifss_service"))
-        ifss_rows.append({
-            "ifss_referral_id": f"I{i}", "family_id": f"F{i}", "service": service,
-            "referral_date": date, "referral_source": rnd.choice(sources),
-            "referring_team": rnd.choice([None, *codes("referring_team")]),
-            "referral_type": rnd.choice(codes("referral_type")),
-            "referral_reason": rnd.choice([None, *codes("referral_reason")]),
-            "case_status": rnd.choice(codes("case_status")),
-            "primary_substance": rnd.choice(codes("primary_substance")) if service == "IFST"
-            else None,
-            "accepted": rnd.choice([True, False]), "age_band": rnd.choice(bands),
-        })
+        ifss_rows.append(
+            {
+                "ifss_referral_id": f"I{i}",
+                "family_id": f"F{i}",
+                "service": service,
+                "referral_date": date,
+                "referral_source": rnd.choice(sources),
+                "referring_team": rnd.choice([None, *codes("referring_team")]),
+                "referral_type": rnd.choice(codes("referral_type")),
+                "referral_reason": rnd.choice([None, *codes("referral_reason")]),
+                "case_status": rnd.choice(codes("case_status")),
+                "primary_substance": rnd.choice(codes("primary_substance"))
+                if service == "IFST"
+                else None,
+                "accepted": rnd.choice([True, False]),
+                "age_band": rnd.choice(bands),
+            }
+        )
     if shuffle:
         rnd.shuffle(dat_rows)
         rnd.shuffle(ifss_rows)
@@ -144,8 +170,9 @@ def test_no_withheld_cell_can_be_recovered(seed, threshold):
     metrics = compute_metrics(_random_warehouse(seed), config())
     public = suppress(metrics, threshold)
     assert list(public.columns) == METRICS_COLUMNS
-    count_row = metrics["numerator"].isna() & metrics["denominator"].isna() & (
-        metrics["unit"] == "count")
+    count_row = (
+        metrics["numerator"].isna() & metrics["denominator"].isna() & (metrics["unit"] == "count")
+    )
     for i in metrics.index:
         cells = ["numerator", "denominator"] + (["value"] if count_row[i] else [])
         for col in cells:
@@ -166,16 +193,23 @@ def test_no_withheld_cell_can_be_recovered(seed, threshold):
             continue
         original = metrics.loc[group.index]
         remainder = 0
-        if (original["numerator"].notna().all() and original["denominator"].nunique() == 1
-                and key[1] not in ("accepted", "rereferred_6m", "rereferred_12m")):
+        if (
+            original["numerator"].notna().all()
+            and original["denominator"].nunique() == 1
+            and key[1] not in ("accepted", "rereferred_6m", "rereferred_12m")
+        ):
             column = "numerator"  # shares of their common denominator
             total_hidden = _withheld(group["denominator"].iloc[0])
             # rows with the breakdown blank: total minus all the categories
             remainder = original["denominator"].iloc[0] - original["numerator"].sum()
         elif original["numerator"].isna().all() and original["denominator"].isna().all():
             column = "value"  # counts adding up to the total row
-            total = public[(public["analysis"] == key[0]) & (public["measure"] == key[1])
-                           & (public["scope"] == key[2]) & (public["breakdown"] == "total")]
+            total = public[
+                (public["analysis"] == key[0])
+                & (public["measure"] == key[1])
+                & (public["scope"] == key[2])
+                & (public["breakdown"] == "total")
+            ]
             if total.empty:
                 continue
             total_hidden = _withheld(total["value"].iloc[0])
@@ -188,8 +222,9 @@ def test_no_withheld_cell_can_be_recovered(seed, threshold):
             assert total_hidden, (key, group[column].tolist(), remainder)
         if hidden and not total_hidden and original.loc[hidden, column].sum() <= threshold:
             # a small withheld sum is only allowed when there is nothing left to withhold
-            assert all(_withheld(group.at[i, column]) or original.at[i, column] == 0
-                       for i in group.index), key
+            assert all(
+                _withheld(group.at[i, column]) or original.at[i, column] == 0 for i in group.index
+            ), key
     assert checked >= 5
 
 
@@ -211,12 +246,14 @@ def test_write_twice_same_bytes_whatever_the_input_order(tmp_path):
 
 def test_number_format(tmp_path):
     nan = float("nan")
-    df = _frame([
-        ("received", "total", "all", nan, nan, 434, "count"),
-        ("received", "source_group", "SCHOOLS", 1, 3, 100 / 3, "percent"),
-        ("received", "source_group", "POLICE", 1, 2, 50.0, "percent"),
-        ("received", "age_band", "0-2", 0, 0, nan, "percent"),
-    ])
+    df = _frame(
+        [
+            ("received", "total", "all", nan, nan, 434, "count"),
+            ("received", "source_group", "SCHOOLS", 1, 3, 100 / 3, "percent"),
+            ("received", "source_group", "POLICE", 1, 2, 50.0, "percent"),
+            ("received", "age_band", "0-2", 0, 0, nan, "percent"),
+        ]
+    )
     write_metrics(df, tmp_path / "m.csv")
     lines = (tmp_path / "m.csv").read_text(encoding="utf-8").splitlines()
     assert lines[1] == "referrals,received,DAT,total,all,,,434,count,2012-04-01,2012-12-31"
@@ -231,11 +268,15 @@ def test_number_format(tmp_path):
 
 def test_free_text_cannot_become_a_formula(tmp_path):
     nan = float("nan")
-    df = _frame([("posts", "team", "=HYPERLINK(\"http://x\")", nan, nan, 12, "count"),
-                 ("posts", "team", "@SUM(A1)", nan, nan, 10, "count"),
-                 ("domain_change", "domain", "ANGER", nan, 10, -1.5, "score")])
+    df = _frame(
+        [
+            ("posts", "team", '=HYPERLINK("http://x")', nan, nan, 12, "count"),
+            ("posts", "team", "@SUM(A1)", nan, nan, 10, "count"),
+            ("domain_change", "domain", "ANGER", nan, 10, -1.5, "score"),
+        ]
+    )
     write_metrics(df, tmp_path / "m.csv")
     lines = (tmp_path / "m.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[1].split(",")[4] == "\"'=HYPERLINK(\"\"http://x\"\")\""
+    assert lines[1].split(",")[4] == '"\'=HYPERLINK(""http://x"")"'
     assert lines[2].split(",")[4] == "'@SUM(A1)"
     assert lines[3].split(",")[7] == "-1.5"  # numbers are numbers, not text
