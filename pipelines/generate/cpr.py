@@ -133,16 +133,19 @@ def generate_cpr(
         deadline = add_months(prev, 3 if j == 0 else 6)
         slack = rng.integers(0, 22, size=n_ev).astype("timedelta64[D]")
         r = np.busday_offset(deadline - slack, 0, roll="backward", holidays=hol)
-        ok = ~np.isnat(prev) & (r < target_end) & (r <= as_at)
+        ok = ~np.isnat(prev) & (r < target_end)
         r = np.where(ok, r, NAT)
         reviews.append(r)
         prev = r
     rev = np.stack(reviews, axis=1)  # events x rounds
     n_rev = (~np.isnat(rev)).sum(axis=1)
     last_rev = np.where(n_rev > 0, rev[np.arange(n_ev), np.maximum(n_rev - 1, 0)], NAT)
+    # a plan achieved ends at a review conference; after the extract date nothing is known yet:
+    # the registration is open and its later reviews are not in the extract
     dereg = np.where((reason == "PLAN_ACHIEVED") & (n_rev > 0), last_rev, target_end)
     dereg = np.where(dereg <= icpc, icpc + np.timedelta64(20, "D"), dereg).astype("datetime64[D]")
     dereg = np.where(dereg > as_at, NAT, dereg)
+    rev = np.where(rev > as_at, NAT, rev)
 
     # --- child groups: new, or re-registered after an earlier registration ended -----------------
     sd_earliest = icpc - np.timedelta64(60, "D")
