@@ -14,6 +14,7 @@ from pipelines.report.data import (
     Row,
     category_label,
     fmt_value,
+    measure_name,
     scope_label,
 )
 
@@ -57,6 +58,18 @@ def _share_phrase(total: float) -> str:
     return ""
 
 
+#: Measures whose categories each have their own denominator (rates, not shares of a whole).
+RATES = {
+    "accepted",
+    "rereferred_6m",
+    "rereferred_12m",
+    "vacancy_rate",
+    "domain_change",
+    "mean_start_risk",
+    "caseload_mean",
+}
+
+
 def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) -> str:
     """Title stating the finding of a breakdown, e.g. "Schools and Police made over half of ..."."""
     shown = [r for r in rows if r.number is not None]
@@ -94,9 +107,15 @@ def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) ->
                 f"({best.number:+.1f} points on average), {where}"
             )
         return f"Average domain scores did not fall, {where}"
-    if unit != "percent":
+    if measure in RATES or unit != "percent":
+        # a rate within each category (not shares of one whole): name the highest
         top = max(shown, key=lambda r: r.number)
-        return f"{category_label(top.breakdown, top.category)} had the highest figure, {where}"
+        label = category_label(top.breakdown, top.category)
+        value = _pct(top.number) if unit == "percent" else f"{top.number:.1f}"
+        what = lower_first(measure_name(measure))
+        if len(shown) == 1:
+            return f"{label}: {what} {value}; the other figures are withheld"
+        return f"{label} had the highest {what} ({value})"
     ordered = sorted(shown, key=lambda r: -r.number)
     picked, total = [], 0.0
     for r in ordered:

@@ -525,7 +525,7 @@ def _caseload_block(ctx: Context, dim: str, threshold: float | None) -> HTML:
         body,
         numeric_cols=range(1, 6),
     )
-    return HTML(f'<div class="figure-block"><h3>{esc(title)}</h3>{fig}{table}</div>')
+    return HTML(f'<div class="figure-block"><h3>Caseloads by {name}</h3>{fig}{table}</div>')
 
 
 def workforce_experience(ctx: Context) -> HTML:
