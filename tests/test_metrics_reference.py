@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from pipelines import ROOT
-from pipelines.transform import compute_metrics
-from tests.fixtures.metrics.helpers import config
+from pipelines.transform import compute_metrics, suppress, write_metrics
+from tests.fixtures.metrics.helpers import assert_no_disclosure, config
 
 SAMPLE = ROOT / "data" / "raw" / "sample"
 
@@ -166,3 +166,12 @@ def test_child_protection_2011_12(runs):
     _within_a_point(_pct(df, "cpr", "core_group_timely", "CPR"), 56)
     # "about 110 children on the register at 31 March 2012"
     assert _count(df, "cpr", "on_register", "CPR") == 110
+
+
+def test_public_file_of_the_sample_discloses_nothing(runs, tmp_path):
+    for metrics in runs.values():
+        public = suppress(metrics, 4)
+        assert assert_no_disclosure(metrics, public, 4) >= 20
+        write_metrics(public, tmp_path / "metrics_public.csv")
+        text = (tmp_path / "metrics_public.csv").read_text(encoding="utf-8")
+        assert ",c," in text  # the sample has small cells: suppression is exercised

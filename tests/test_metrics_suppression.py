@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.contract import codes
 from pipelines.transform import METRICS_COLUMNS, compute_metrics, suppress, write_metrics
-from tests.fixtures.metrics.helpers import config, insert, warehouse
+from tests.fixtures.metrics.helpers import assert_no_disclosure, config, insert, warehouse
 
 C = "c"
 
@@ -160,72 +160,13 @@ def _random_warehouse(seed: int, shuffle: bool = False):
     return con
 
 
-def _withheld(x) -> bool:
-    return isinstance(x, str) and x == C
-
-
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("threshold", [2, 4])
 def test_no_withheld_cell_can_be_recovered(seed, threshold):
     metrics = compute_metrics(_random_warehouse(seed), config())
     public = suppress(metrics, threshold)
     assert list(public.columns) == METRICS_COLUMNS
-    count_row = (
-        metrics["numerator"].isna() & metrics["denominator"].isna() & (metrics["unit"] == "count")
-    )
-    for i in metrics.index:
-        cells = ["numerator", "denominator"] + (["value"] if count_row[i] else [])
-        for col in cells:
-            x = metrics.at[i, col]
-            if 1 <= x <= threshold:  # NaN compares False
-                assert _withheld(public.at[i, col]), (metrics.loc[i].to_dict(), col)
-            elif x == 0:
-                assert public.at[i, col] == 0
-        if not count_row[i] and (
-            _withheld(public.at[i, "numerator"]) or _withheld(public.at[i, "denominator"])
-        ):
-            assert _withheld(public.at[i, "value"])
-    # Within every breakdown whose categories add up to a published total, total - visible
-    # categories is never a single withheld cell.
-    checked = 0
-    for key, group in public.groupby(["analysis", "measure", "scope", "breakdown"]):
-        if key[3] == "total":
-            continue
-        original = metrics.loc[group.index]
-        remainder = 0
-        if (
-            original["numerator"].notna().all()
-            and original["denominator"].nunique() == 1
-            and key[1] not in ("accepted", "rereferred_6m", "rereferred_12m")
-        ):
-            column = "numerator"  # shares of their common denominator
-            total_hidden = _withheld(group["denominator"].iloc[0])
-            # rows with the breakdown blank: total minus all the categories
-            remainder = original["denominator"].iloc[0] - original["numerator"].sum()
-        elif original["numerator"].isna().all() and original["denominator"].isna().all():
-            column = "value"  # counts adding up to the total row
-            total = public[
-                (public["analysis"] == key[0])
-                & (public["measure"] == key[1])
-                & (public["scope"] == key[2])
-                & (public["breakdown"] == "total")
-            ]
-            if total.empty:
-                continue
-            total_hidden = _withheld(total["value"].iloc[0])
-        else:
-            continue
-        checked += 1
-        hidden = [i for i in group.index if _withheld(group.at[i, column])]
-        small_remainder = 1 <= remainder <= threshold
-        if len(hidden) + small_remainder == 1:
-            assert total_hidden, (key, group[column].tolist(), remainder)
-        if hidden and not total_hidden and original.loc[hidden, column].sum() <= threshold:
-            # a small withheld sum is only allowed when there is nothing left to withhold
-            assert all(
-                _withheld(group.at[i, column]) or original.at[i, column] == 0 for i in group.index
-            ), key
-    assert checked >= 5
+    assert assert_no_disclosure(metrics, public, threshold) >= 5
 
 
 def test_write_twice_same_bytes_whatever_the_input_order(tmp_path):
