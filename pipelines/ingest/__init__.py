@@ -96,7 +96,6 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
     from pipelines.ingest.keys import hmac_pads, load_or_create_key
     from pipelines.ingest.stage import (
         create_macros,
-        create_staging_table,
         curate,
         drop_temp,
         sql_template,
@@ -138,7 +137,6 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
             summaries = []
             all_notes = list(notes)
             for source in sources:
-                create_staging_table(con, source.extract)
                 staged = stage_file(con, source)
                 all_notes.extend(source.notes)
                 all_notes.extend(staged.notes)
@@ -158,7 +156,7 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
             if all_notes:
                 con.executemany("INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
                                 [[n.extract, n.file, n.note_code, n.message] for n in all_notes])
-            drop_temp(con, "_staged", "_typed", "_set_aside", "_rej_map", "_rej", "_rej_scan")
+            drop_temp(con, "_src", "_typed", "_set_aside", "_rej_map", "_rej", "_rej_scan")
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -102,17 +102,18 @@ def typed_expr(column: str, spec: dict) -> str:
     raise ValueError(f"unknown column type {kind!r} for {column}")
 
 
-def reason_expr(column: str, spec: dict) -> str | None:
-    """Why a value could not be read, from the typed CTE (``_c_<column>`` is the cleaned text)."""
+def reason_expr(column: str, spec: dict, clean: str, typed: str, parts: str | None = None) -> str | None:
+    """SQL for why a value could not be read (a reason code, NULL when fine).
+
+    ``clean`` is the cleaned text of the column, ``typed`` its decoded value and ``parts`` (code
+    lists) the decoded list of its parts, each as a SQL expression or column.
+    """
     kind = spec["type"]
-    # Text columns are NULL exactly when blank, so they need no copy of their cleaned text.
-    clean = q(column) if kind in TEXT_TYPES else q("_c_" + column)
     failure = PARSE_FAILURE.get(kind)
     if kind == "code_list":
-        parts = q("_p_" + column)
         bad = f"(len({parts}) = 0 OR len(list_filter({parts}, lambda x: x IS NULL)) > 0)"
     elif failure:
-        bad = f"{q(column)} IS NULL"
+        bad = f"{typed} IS NULL"
     else:
         bad = None
     whens = []
@@ -161,15 +162,13 @@ class StagedFile:
     notes: list[Note]
 
 
-def create_staging_table(con: duckdb.DuckDBPyConnection, extract: str) -> None:
-    cols = extracts()[extract]["columns"]
-    body = ",\n    ".join(f"{q(c)} {SQL_TYPES[s['type']]}" for c, s in cols.items())
-    con.execute(f"CREATE TABLE {q('stg_' + extract)} (\n    {body},\n    _file VARCHAR NOT NULL,\n"
-                "    _row INTEGER NOT NULL\n)")
-
-
 def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
-    """A FROM-able query giving the file's contract columns as cleaned text (xlsx: and _row)."""
+    """A query giving the file as cleaned text: _row (Excel row number) and the contract columns.
+
+    CSV: records DuckDB could not split (wrong number of fields, open quote) are skipped and
+    logged in the temp table ``_rej``; _row is then the ordinal among the records read, and
+    ``_shift_rows`` corrects it afterwards.
+    """
     spec = extracts()[source.extract]["columns"]
 
     def clean(column: str, i: int | None) -> str:
@@ -187,36 +186,13 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
         return f"(SELECT _row, {select} FROM _xlsx ORDER BY _row)"
     path = source.utf8_path or source.path
     columns = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(source.headers))) + "}"
-    drop_temp(con, "_rej", "_rej_scan")
+    # row_number() OVER () streams in file order (insertion order is preserved).
     return (
-        f"(SELECT {select} FROM read_csv({lit(str(path))}, columns = {columns}, header = true, "
-        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', ignore_errors = true, "
-        "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan'))"
+        f"(SELECT CAST(row_number() OVER () + 1 AS INTEGER) AS _row, {select} "
+        f"FROM read_csv({lit(str(path))}, columns = {columns}, header = true, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', ignore_errors = true, store_rejects = true, "
+        "rejects_table = '_rej', rejects_scan = '_rej_scan'))"
     )
-
-
-def _number_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> list[tuple[int, str]]:
-    """Create ``_staged``: ``_typed`` with _row (Excel row number). Return the malformed CSV rows."""
-    drop_temp(con, "_staged")
-    if source.format == "xlsx":
-        con.unregister("_xlsx")
-        con.execute("CREATE TEMP VIEW _staged AS SELECT * FROM _typed")
-        return []
-    rejects = con.execute("SELECT line, min(error_type) FROM _rej GROUP BY line ORDER BY line").fetchall()
-    if not rejects:
-        con.execute("CREATE TEMP VIEW _staged AS SELECT CAST(rowid + 2 AS INTEGER) AS _row, * FROM _typed")
-        return []
-    # DuckDB skips malformed records; its line numbers count records (header = 1). Loaded row k
-    # (1-based) comes after every rejected line R_i (the i-th) with R_i - i - 1 < k, so its record
-    # number is k + 1 + that count.
-    con.execute("CREATE OR REPLACE TEMP TABLE _rej_map AS SELECT line - i - 1 AS thr, max(i) AS skipped "
-                "FROM (SELECT line, row_number() OVER (ORDER BY line) AS i FROM (SELECT DISTINCT line FROM _rej)) "
-                "GROUP BY thr")
-    con.execute(
-        "CREATE TEMP TABLE _staged AS SELECT CAST(t.rowid + 2 + coalesce(m.skipped, 0) AS INTEGER) AS _row, t.* "
-        "FROM _typed t ASOF LEFT JOIN _rej_map m ON t.rowid + 1 > m.thr ORDER BY _row"
-    )
-    return [(int(line), str(kind)) for line, kind in rejects]
 
 
 MALFORMED = {
@@ -228,76 +204,113 @@ MALFORMED = {
 }
 
 
+def _shift(column: str) -> str:
+    """SQL for the true record number of ordinal row ``column`` when malformed records were skipped.
+
+    DuckDB's reject line numbers count records (header = 1). A row read as ordinal k comes after
+    every rejected line R_i (the i-th) with R_i - i - 1 < k.
+    """
+    return f"{column} + coalesce((SELECT max(skipped) FROM _rej_map WHERE thr < {column} - 1), 0)"
+
+
 def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile:
-    """Load one checked file into ``stg_<extract>`` and its unreadable rows into ``_set_aside``."""
+    """Load one checked file into ``stg_<extract>``; its unreadable rows into ``_set_aside``.
+
+    One pass over the file: decode every column and flag rows with any unreadable value (_bad)
+    straight into the staging table. Only when rows are flagged is the file read again, for
+    just those rows, to say which column failed and why; they are then deleted from staging.
+    """
     extract = source.extract
     spec = extracts()[extract]["columns"]
+    table = q("stg_" + extract)
+    drop_temp(con, "_rej", "_rej_scan", "_rej_map", "_src", "_typed")
     source_sql = _source_sql(con, source)
 
-    typed, reasons = (["_row"] if source.format == "xlsx" else []), []
+    typed, reasons, notes, detail = [], [], [], ["_row"]
     for column, s in spec.items():
-        value = q(column)
+        col = q(column)
         expr = typed_expr(column, s)
         if s["type"] in {"id", "record_id"}:
-            expr = expr.replace(value, f"ing_id({value})")
-        typed.append(f"{expr} AS {value}")
-        reason = reason_expr(column, s)
+            expr = expr.replace(col, f"ing_id({col})")
+        typed.append(f"CAST({expr} AS {SQL_TYPES[s['type']]}) AS {col}")
+        detail.append(f"{expr} AS {col}")
+        parts = _code_parts(col, s["codes"]) if s["type"] == "code_list" else None
+        reason = reason_expr(column, s, col, expr, parts)
         if reason:
-            if s["type"] not in TEXT_TYPES:
-                typed.append(f"{value} AS {q('_c_' + column)}")
-            if s["type"] == "code_list":
-                typed.append(f"{_code_parts(value, s['codes'])} AS {q('_p_' + column)}")
             reasons.append((column, reason))
-    sql = sql_template("stage.sql").replace("{source}", source_sql)
-    con.execute(sql.replace("{typed_columns}", ",\n    ".join(typed)))
-    malformed = _number_rows(con, source)
-
+            if s["type"] not in TEXT_TYPES:
+                detail.append(f"{col} AS {q('_c_' + column)}")
+            if parts:
+                detail.append(f"{parts} AS {q('_p_' + column)}")
+        if column in source.columns and s["type"] == "date":
+            notes.append((column, "excel_serial_dates", f"ing_is_serial({col})"))
+        elif column in source.columns and s["type"] == "code":
+            notes.append((column, "code_labels", f"coalesce({col} <> {expr}, FALSE)"))
     any_bad = " OR ".join(f"({r}) IS NOT NULL" for _, r in reasons) or "FALSE"
-    column_list = ", ".join(q(c) for c in spec)
-    con.execute(f"INSERT INTO {q('stg_' + extract)} SELECT {column_list}, ? AS _file, _row "
-                f"FROM _staged WHERE NOT ({any_bad})", [source.name])
+    flags = [f"{e} AS {q(f'_n{i}')}" for i, (_, _, e) in enumerate(notes)]
+    sql = sql_template("stage.sql")
+    for key, value in {"table": table, "source": source_sql, "file": lit(source.name),
+                       "typed_columns": ",\n    ".join(typed), "any_bad": any_bad,
+                       "note_flags": "".join(f",\n    {f}" for f in flags)}.items():
+        sql = sql.replace("{" + key + "}", value)
+    con.execute(sql)
 
-    problems = []
-    for order, (column, reason) in enumerate(reasons):
-        s = spec[column]
-        cleaned = f"t.{q(column if s['type'] in TEXT_TYPES else '_c_' + column)}"
-        value = "'<withheld>'" if withheld(s, column) else cleaned
-        shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
-        problems.append(
-            f"SELECT _row, {order} AS _ord, {lit(column)} AS \"column\", {value} AS value, "
-            f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason "
-            f"FROM _staged t WHERE ({reason}) IS NOT NULL"
-        )
-    if problems:
+    malformed: list[tuple[int, str]] = []
+    if source.format == "csv":
+        malformed = [(int(line), str(kind)) for line, kind in
+                     con.execute("SELECT line, min(error_type) FROM _rej GROUP BY line ORDER BY line").fetchall()]
+        if malformed:
+            con.execute("CREATE TEMP TABLE _rej_map AS SELECT line - i - 1 AS thr, max(i) AS skipped "
+                        "FROM (SELECT line, row_number() OVER (ORDER BY line) AS i "
+                        "FROM (SELECT DISTINCT line FROM _rej)) GROUP BY thr")
+
+    counts = con.execute(
+        "SELECT count(*), count_if(_bad)" + "".join(f", count_if({q(f'_n{i}')})" for i in range(len(notes)))
+        + f" FROM {table}"
+    ).fetchone()
+    total, bad = counts[0], counts[1]
+    if bad:
+        # Read the file again for the flagged rows only, keeping their cleaned text.
+        con.execute(f"CREATE TEMP TABLE _src AS SELECT * FROM {source_sql} "
+                    f"WHERE _row IN (SELECT _row FROM {table} WHERE _bad)")
+        con.execute(f"CREATE TEMP TABLE _typed AS SELECT {', '.join(detail)} FROM _src")
+        problems = []
+        for order, (column, _) in enumerate(reasons):
+            s = spec[column]
+            cleaned = f"t.{q(column if s['type'] in TEXT_TYPES else '_c_' + column)}"
+            reason = reason_expr(column, s, cleaned, f"t.{q(column)}", f"t.{q('_p_' + column)}")
+            value = "'<withheld>'" if withheld(s, column) else cleaned
+            shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
+            problems.append(
+                f"SELECT _row, {order} AS _ord, {lit(column)} AS \"column\", {value} AS value, "
+                f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason "
+                f"FROM _typed t WHERE ({reason}) IS NOT NULL"
+            )
         sql = sql_template("set_aside.sql").replace("{problems}", "\n    UNION ALL\n    ".join(problems))
+        if malformed:
+            sql = sql.replace('_row AS "row"', f"CAST({_shift('_row')} AS INTEGER) AS \"row\"")
         con.execute(sql, {"extract": extract, "file": source.name})
+        con.execute(f"DELETE FROM {table} WHERE _bad")
+    if malformed:
+        con.execute(f"UPDATE {table} SET _row = CAST({_shift('_row')} AS INTEGER)")
+    if source.format == "xlsx":
+        con.unregister("_xlsx")
     for line, kind in malformed:
         reason = MALFORMED.get(kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again.")
         con.execute("INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?)",
                     [extract, source.name, line, reason])
+    for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
 
-    total = con.execute("SELECT count(*) FROM _typed").fetchone()[0]
-    loaded = con.execute(f"SELECT count(*) FROM {q('stg_' + extract)} WHERE _file = ?", [source.name]).fetchone()[0]
+    loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     set_aside = con.execute("SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]).fetchone()[0]
     if loaded + set_aside != total + len(malformed):  # a bug, never the data's fault
         raise AssertionError(f"{source.name}: {loaded} loaded + {set_aside} set aside != {total + len(malformed)} read")
-    return StagedFile(total + len(malformed), loaded, set_aside, _value_notes(con, source, spec))
+    return StagedFile(total + len(malformed), loaded, set_aside, _value_notes(source, notes, counts[2:]))
 
 
-def _value_notes(con: duckdb.DuckDBPyConnection, source: SourceFile, spec: dict) -> list[Note]:
+def _value_notes(source: SourceFile, checks: list[tuple[str, str, str]], counts: tuple) -> list[Note]:
     """Decisions worth reporting: dates given as Excel serial numbers, codes given as labels."""
-    checks = []
-    for column, s in spec.items():
-        if column not in source.columns:
-            continue
-        col = q("_c_" + column)
-        if s["type"] == "date":
-            checks.append((column, "excel_serial_dates", f"count_if(ing_is_serial({col}))"))
-        elif s["type"] == "code":
-            checks.append((column, "code_labels", f"count_if({col} <> {q(column)})"))
-    if not checks:
-        return []
-    counts = con.execute("SELECT " + ", ".join(expr for _, _, expr in checks) + " FROM _typed").fetchone()
     notes = []
     for (column, code, _), n in zip(checks, counts, strict=True):
         if not n:
@@ -306,8 +319,8 @@ def _value_notes(con: duckdb.DuckDBPyConnection, source: SourceFile, spec: dict)
             msg = (f"{column}: {n} value(s) were Excel serial day numbers (e.g. 41000 = 2012-04-01), read "
                    "as dates in the 1900 date system (from 10000 to 80000; other numbers are set aside).")
         else:
-            msg = (f"{column}: {n} value(s) were not canonical codes; labels were mapped through "
-                   "aliases.yaml and anything else was set aside.")
+            msg = (f"{column}: {n} value(s) were not written as canonical codes (other case, or a label): "
+                   "read through pipelines/contract/aliases.yaml; anything unknown was set aside.")
         notes.append(Note(source.extract, source.name, code, msg))
     return notes
 

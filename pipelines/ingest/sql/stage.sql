@@ -1,10 +1,13 @@
--- Typing of one file in one pass over it. {source} gives the file as cleaned text (trimmed,
--- blank -> NULL); each contract column is decoded and cast, and the cleaned text of the columns
--- that can fail is kept beside as _c_<column> (the decoded parts of a code list as _p_<column>)
--- so that stage.py tells blank from unreadable without decoding twice. The table keeps the file's
--- record order (DuckDB preserves insertion order): its rowid numbers the records.
--- Placeholders: {source}, {typed_columns}.
-CREATE OR REPLACE TEMP TABLE _typed AS
+-- Staging of one file in one pass over it: {source} gives _row and the contract columns as
+-- cleaned text (trimmed, blank -> NULL); each column is decoded and cast. _bad flags a row with any
+-- value that could not be read (stage.py sets such rows aside and deletes them); _n<i> flag values
+-- worth a note (Excel serial dates, codes given as labels). stage.py drops both kinds of flag.
+-- The table keeps the file's record order (DuckDB preserves insertion order).
+-- Placeholders: {table}, {source}, {file}, {typed_columns}, {any_bad}, {note_flags}.
+CREATE TABLE {table} AS
 SELECT
-    {typed_columns}
+    {typed_columns},
+    {file} AS _file,
+    _row,
+    ({any_bad}) AS _bad{note_flags}
 FROM {source};
