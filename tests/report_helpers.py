@@ -127,7 +127,7 @@ def fake_rows(workforce: bool = True) -> list[list[str]]:
             "2012-Q1": (2.3, 24),
             "2012-Q2": (2.5, 30),
             "2012-Q3": (2.6, 28),
-            "2012-Q4": (2.7, 3 if scope == "FASS" else 26),
+            "2012-Q4": (3.4, 3) if scope == "FASS" else (2.7, 26),
         }.items():
             rows.append(_mean(D, "mean_start_risk", scope, v, n, "quarter", q))
     RR = "re_referrals"

@@ -636,6 +636,45 @@ def figures_table(
     return HTML(f'<div class="figure-block">{h}{fig}{table}</div>')
 
 
+def scope_bars(
+    ctx: Context, items: Sequence[tuple[str, str, str, str]], measure: str, title: str | None = None
+) -> HTML:
+    """Bar chart of one measure across services (the numbers are in the table above it)."""
+    bars = []
+    for analysis, m, scope, label in items:
+        r = ctx.metrics.get(analysis, m, scope)
+        if r is not None:
+            bars.append((charts.Bar(label, r.number), r.unit))
+    if not bars:
+        return HTML("")
+    unit = bars[0][1]
+    shown = [b for b, _ in bars if b.value is not None]
+    if title is None and shown:
+        top = max(shown, key=lambda b: b.value)
+        value = charts._fmt(top.value, unit)
+        title = f"{top.label} had the highest {measure_name(measure).lower()} ({value})"
+    title = title or f"{measure_name(measure)} by service"
+    name = measure_name(measure)
+    chart = charts.bar_chart(
+        [b for b, _ in bars],
+        title,
+        f"{name} by service, Newport, {ctx.period_text}",
+        unit,
+        "Percentage" if unit == "percent" else name,
+    )
+    alt_text = (
+        f"Bar chart. {title}. "
+        + "; ".join(f"{b.label}: {charts._fmt(b.value, unit)}" for b in shown)
+        + "."
+    )
+    gone = [b.label for b, _ in bars if b.value is None]
+    note = ("Not drawn (withheld or not applicable): " + ", ".join(gone) + ".") if gone else ""
+    return HTML(
+        f'<div class="figure-block"><h3>{esc(name)} by service</h3>'
+        f"{charts.figure(chart, alt_text, note)}</div>"
+    )
+
+
 def cross_table(
     ctx: Context,
     measure: str,

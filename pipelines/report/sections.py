@@ -121,6 +121,10 @@ MEASURES = {
 }
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def join(*parts: HTML) -> HTML:
     return HTML("".join(p.data for p in parts))
 
@@ -180,29 +184,44 @@ def referral_scope(ctx: Context, scope: str) -> HTML:
 
 
 def distance_summary(ctx: Context) -> HTML:
+    """One table of every service's figures, and charts of the two outcome measures."""
+    from pipelines.report.tables import Cell, figure_cells, html_table
+
     scopes = [s for s in IFSS_SCOPES + ["IFSS"] if ctx.metrics.select(ctx.analysis, None, s)]
-    tables = [page.section("Families served and change in risk", anchor="families")]
-    for measure, cap in (
-        ("families_served", "Families served"),
-        ("escalated", "Families referred to social services"),
-        ("paired", "Families with start and end assessments"),
-        ("mean_risk_reduction", "Average reduction in risk"),
-        ("risk_reduced", "Families whose risk reduced"),
+    if not scopes:
+        return HTML("")
+    columns = [  # (measure, field, header)
+        ("families_served", "value", "Families served"),
+        ("escalated", "numerator", "Referred to social services"),
+        ("escalated", "value", "Referred to social services (%)"),
+        ("paired", "value", "With start and end assessments"),
+        ("mean_risk_reduction", "value", "Average reduction in risk (%)"),
+        ("risk_reduced", "numerator", "Risk reduced"),
+        ("risk_reduced", "value", "Risk reduced (%)"),
+    ]
+    body = []
+    for s in scopes:
+        line = [Cell(_cap(scope_label(s)))]
+        for measure, field, _ in columns:
+            line += figure_cells(ctx.metrics.get(ctx.analysis, measure, s), None, (field,))
+        body.append(line)
+    table = html_table(
+        f"Families served and change in risk by service, {ctx.period_text}",
+        ["Service"] + [h for _, _, h in columns],
+        body,
+        numeric_cols=range(1, len(columns) + 1),
+    )
+    parts = [
+        page.section("Families served and change in risk", anchor="families"),
+        HTML(f'<div class="figure-block">{table}</div>'),
+    ]
+    for measure, title in (
+        ("risk_reduced", _risk_title(ctx, scopes)),
+        ("mean_risk_reduction", None),
     ):
-        items = [(ctx.analysis, measure, s, scope_label(s)) for s in scopes]
-        chart_title = None
-        if measure == "risk_reduced":
-            chart_title = _risk_title(ctx, scopes)
-        tables.append(
-            page.figures_table(
-                ctx,
-                items,
-                f"{cap} by service, {ctx.period_text}",
-                heading=chart_title or cap,
-                chart_title=chart_title,
-            )
-        )
-    return join(*tables)
+        items = [(ctx.analysis, measure, s, _cap(scope_label(s))) for s in scopes]
+        parts.append(page.scope_bars(ctx, items, measure, title))
+    return join(*parts)
 
 
 def _risk_title(ctx: Context, scopes: Sequence[str]) -> str:
