@@ -100,7 +100,11 @@ def generate_sample(
     fmt: str = "csv",
     messy: bool = False,
 ) -> list[Path]:
-    """Write the seven extracts to ``out_dir`` as ``<extract>.csv`` or ``.xlsx``; return paths."""
+    """Write the seven extracts to ``out_dir`` as ``<extract>.csv`` or ``.xlsx``; return paths.
+
+    A delivery holds one file per extract, so a file of the same extract in the other format
+    (``dat_referrals.xlsx`` when writing CSV, and the reverse) is removed from ``out_dir``.
+    """
     from pipelines.generate.write import (
         MESSY,
         clean_strings,
