@@ -738,7 +738,9 @@ def scope_lines(
         )
         + "."
     )
-    return HTML(charts.figure(chart, alt_text))
+    gone = [f"{p.series} {p.period}" for p in points if p.value is None]
+    note = ("Not drawn (withheld or not applicable): " + ", ".join(gone) + ".") if gone else ""
+    return HTML(charts.figure(chart, alt_text, note))
 
 
 def stat(ctx: Context, measure: str, scope: str, text: str) -> HTML:
