@@ -62,7 +62,7 @@ def create_macros(con: duckdb.DuckDBPyConnection, ipad_hex: str, opad_hex: str) 
     for key, value in {"yes_values": ", ".join(map(lit, yes)), "no_values": ", ".join(map(lit, no)),
                        "ipad_hex": ipad_hex, "opad_hex": opad_hex}.items():
         sql = sql.replace("{" + key + "}", value)
-    con.execute(sql)
+    con.execute(sql).fetchall()
 
 
 def _code_expr(value: str, code_list: str) -> str:
@@ -150,7 +150,7 @@ def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     """Drop temp tables or views by name (whichever they are)."""
     for name in names:
         views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary",
-                            [name]).fetchone()[0]
+                            [name]).fetchall()[0][0]
         con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {q(name)}")
 
 
@@ -253,7 +253,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
                        "typed_columns": ",\n    ".join(typed), "any_bad": any_bad,
                        "note_flags": "".join(f",\n    {f}" for f in flags)}.items():
         sql = sql.replace("{" + key + "}", value)
-    con.execute(sql)
+    con.execute(sql).fetchall()
 
     malformed: list[tuple[int, str]] = []
     if source.format == "csv":
@@ -267,7 +267,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     counts = con.execute(
         "SELECT count(*), count_if(_bad)" + "".join(f", count_if({q(f'_n{i}')})" for i in range(len(notes)))
         + f" FROM {table}"
-    ).fetchone()
+    ).fetchall()[0]
     total, bad = counts[0], counts[1]
     if bad:
         # Read the file again for the flagged rows only, keeping their cleaned text.
@@ -302,8 +302,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:
         con.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
 
-    loaded = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    set_aside = con.execute("SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]).fetchone()[0]
+    loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    set_aside = con.execute("SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]).fetchall()[0][0]
     if loaded + set_aside != total + len(malformed):  # a bug, never the data's fault
         raise AssertionError(f"{source.name}: {loaded} loaded + {set_aside} set aside != {total + len(malformed)} read")
     return StagedFile(total + len(malformed), loaded, set_aside, _value_notes(source, notes, counts[2:]))
