@@ -235,3 +235,16 @@ def figure(chart: alt.TopLevelMixin, alt_text: str, caption_extra: str = "") -> 
         f'<figure class="chart" id="chart-{n}">{svg}'
         f"<figcaption>{esc(alt_text)}{extra}</figcaption></figure>"
     )
+
+
+def warm() -> None:
+    """Start vl-convert's JavaScript engine (about 1 s, once per process) ahead of the charts."""
+    import vl_convert as vlc
+
+    vlc.vegalite_to_svg(
+        {
+            "mark": "point",
+            "data": {"values": [{"a": 1}]},
+            "encoding": {"x": {"field": "a", "type": "quantitative"}},
+        }
+    )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.report import charts, findings
+from pipelines.report import findings
 from pipelines.report.data import (
     NOT_APPLICABLE,
     RAG_RULE,
@@ -34,6 +34,19 @@ from pipelines.report.data import (
     to_number,
 )
 from pipelines.report.tables import Cell, breakdown_table, esc, figure_cells, html_table
+
+
+class _LazyCharts:
+    """``charts`` imported on first use: Altair takes 1-2 s to import, and the index page, which
+    is written in the main process and draws no chart, should not pay for it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from pipelines.report import charts as module
+
+        return getattr(module, name)
+
+
+charts = _LazyCharts()
 
 #: The extracts behind each analysis (names of pipelines/contract/extracts.yaml).
 EXTRACTS = {

@@ -15,6 +15,7 @@ How it runs, and why:
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import os
@@ -22,6 +23,7 @@ import queue
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,66 +98,133 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict) -> list
     return [index] + [pages[a] for a in todo]
 
 
-def execute_and_render(
-    analyses: list[str], out_dir: Path, params: dict[str, Any], workers: int = WORKERS
-) -> dict[str, Path]:
-    """Run the notebooks on ``workers`` threads, one kernel each; return analysis -> page."""
-    nb_dir = out_dir / "notebooks"
-    nb_dir.mkdir(parents=True, exist_ok=True)
-    jobs: queue.Queue[str] = queue.Queue()
-    for a in analyses:
-        jobs.put(a)
-    pages: dict[str, Path] = {}
-    errors: list[BaseException] = []
+class Workers:
+    """Worker threads, each owning one kernel, started (and warmed) before there is work.
 
-    def worker() -> None:
+    Each thread starts its kernel at once and has it import the report package and initialise
+    vl-convert (fire and forget) while the thread imports papermill and nbconvert; it then waits
+    for jobs. One batch per instance: ``run`` hands out the notebooks and shuts the kernels down.
+    """
+
+    def __init__(self, n: int = WORKERS):
+        self.n = max(1, n)
+        self._jobs: queue.Queue[tuple[str, Path, dict[str, Any]] | None] = queue.Queue()
+        self.pages: dict[str, Path] = {}
+        self.errors: list[BaseException] = []
+        self._cv = threading.Condition()
+        self._done = 0
+        self._alive = self.n
+        self._threads = [
+            threading.Thread(target=self._work, name=f"report-kernel-{i}", daemon=True)
+            for i in range(self.n)
+        ]
+        for th in self._threads:
+            th.start()
+
+    def _work(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        # Start this worker's kernel first and have it import the report package while this
-        # process imports papermill and nbconvert (about 2 s each way, done side by side).
         km = AsyncKernelManager(kernel_name="python3")
         try:
             run_sync(km.start_kernel)(cwd=str(ROOT))
-            _warm_up(km)
-            exporter = _exporter()
-            while True:
-                try:
-                    analysis = jobs.get_nowait()
-                except queue.Empty:
-                    return
+            finish_warm_up = _warm_up(km)
+            exporter = _exporter()  # imports nbconvert (and papermill) meanwhile
+            finish_warm_up()
+            while (job := self._jobs.get()) is not None:
+                analysis, out_dir, params = job
                 t = time.perf_counter()
-                pages[analysis] = _run_one(analysis, out_dir, nb_dir, params, km, exporter)
+                try:
+                    nb_dir = out_dir / "notebooks"
+                    page = _run_one(analysis, out_dir, nb_dir, params, km, exporter)
+                    self.pages[analysis] = page
+                except Exception as exc:  # noqa: BLE001 - reported by run() after the batch
+                    self.errors.append(exc)
                 TIMINGS[analysis] = time.perf_counter() - t
-        except BaseException as exc:  # noqa: BLE001 - reported after all workers stop
-            errors.append(exc)
+                with self._cv:
+                    self._done += 1
+                    self._cv.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - a kernel that cannot start
+            self.errors.append(exc)
         finally:
+            with self._cv:
+                self._alive -= 1
+                self._cv.notify_all()
             if km.has_kernel:
                 run_sync(km.shutdown_kernel)(now=True)
 
-    threads = [
-        threading.Thread(target=worker, name=f"report-{i}")
-        for i in range(max(1, min(workers, len(analyses))))
-    ]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if errors:
-        exc = errors[0]
-        raise PipelineError(f"A committee page could not be produced: {_explain(exc)}") from exc
-    return pages
+    def run(self, analyses: list[str], out_dir: Path, params: dict[str, Any]) -> dict[str, Path]:
+        (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+        for a in analyses:
+            self._jobs.put((a, out_dir, params))
+        for _ in self._threads:
+            self._jobs.put(None)  # each worker stops after the last job
+        with self._cv:
+            self._cv.wait_for(lambda: self._done >= len(analyses) or self._alive == 0)
+        # the kernels shut down in the background; close() at exit waits for them
+        atexit.register(self.close)
+        if self.errors:
+            exc = self.errors[0]
+            raise PipelineError(f"A committee page could not be produced: {_explain(exc)}") from exc
+        missing = [a for a in analyses if a not in self.pages]
+        if missing:
+            raise PipelineError(f"No committee page was produced for: {', '.join(missing)}.")
+        return self.pages
+
+    def close(self) -> None:
+        """Let every worker finish its jobs, then stop (kernels are shut down)."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for th in self._threads:
+            th.join(timeout=30)
 
 
-def _warm_up(km: Any) -> None:
-    """Ask the kernel to import the report package now, without waiting for the reply."""
+_prestarted: Workers | None = None
+
+
+def warm_up(workers: int = WORKERS) -> None:
+    """Start the report kernels now, in the background, so they are ready when the pages are
+    rendered (call at the start of a run: they boot while ingest and validation work)."""
+    global _prestarted
+    if _prestarted is None:
+        _prestarted = Workers(workers)
+        atexit.register(_prestarted.close)  # a run that stops before rendering
+
+
+def execute_and_render(
+    analyses: list[str], out_dir: Path, params: dict[str, Any], workers: int = WORKERS
+) -> dict[str, Path]:
+    """Run the notebooks on worker threads, one kernel each; return analysis -> page."""
+    global _prestarted
+    pool, _prestarted = _prestarted, None
+    if pool is None:
+        pool = Workers(min(workers, len(analyses)))
+    return pool.run(analyses, out_dir, params)
+
+
+def _warm_up(km: Any) -> Callable[[], None]:
+    """Have the kernel import the report package and start vl-convert; returns a function that
+    waits for that to finish (so this thread can import papermill and nbconvert meanwhile)."""
     kc = km.blocking_client()
-    # shell only: no heartbeat thread or extra sockets for a fire-and-forget request
+    # shell only: no heartbeat thread or extra sockets for this one request
     kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
-    try:
-        kc.execute("import pipelines.report.sections", silent=True, store_history=False)
-    finally:
-        kc.stop_channels()
+    kc.wait_for_ready(timeout=120)
+    msg_id = kc.execute(
+        "import pipelines.report.sections, pipelines.report.charts\npipelines.report.charts.warm()",
+        silent=True,
+        store_history=False,
+    )
+
+    def finish() -> None:
+        try:
+            while True:
+                reply = kc.get_shell_msg(timeout=120)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+        finally:
+            kc.stop_channels()
+
+    return finish
 
 
 def _explain(exc: BaseException) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipelines.report import charts, page
+from pipelines.report import page
 from pipelines.report.data import scope_label
-from pipelines.report.page import HTML, Context
+from pipelines.report.page import HTML, Context, charts
 from pipelines.report.tables import esc
 
 IFSS_SCOPES = ["PREVENTION", "FST", "IFST", "FASS"]
