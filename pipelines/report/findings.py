@@ -262,15 +262,17 @@ def _re_referrals(m: Metrics, ref: Reference | None) -> list[str]:
                 else "."
             )
         )
-    for code in ("NFA_LETTER", "NFA"):
-        x = _v(m, "re_referrals", "rereferred_12m", "DAT", "outcome", code)
-        if x is not None:
-            out.append(
-                f"{_pct(x)} of children whose referral ended with "
-                f"'{lower_first(category_label('outcome', code))}' were referred again within "
-                "12 months."
-            )
-            break
+    done = False
+    for measure, months in (("rereferred_12m", 12), ("rereferred_6m", 6)):
+        for code in ("NFA_LETTER", "NFA"):
+            x = _v(m, "re_referrals", measure, "DAT", "outcome", code)
+            if x is not None and not done:
+                out.append(
+                    f"{_pct(x)} of children whose referral ended with "
+                    f"'{lower_first(category_label('outcome', code))}' were referred again "
+                    f"within {months} months."
+                )
+                done = True
     return out
 
 

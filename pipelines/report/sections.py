@@ -456,7 +456,7 @@ def workforce_caseloads(ctx: Context) -> HTML:
 
 
 def _caseload_block(ctx: Context, dim: str, threshold: float | None) -> HTML:
-    from pipelines.report.data import category_label, category_order
+    from pipelines.report.data import NOT_APPLICABLE, category_label, category_order
     from pipelines.report.tables import Cell, figure_cells, html_table
 
     means = ctx.metrics.select(ctx.analysis, "caseload_mean", "WORKFORCE", dim)
@@ -530,6 +530,10 @@ def _caseload_block(ctx: Context, dim: str, threshold: float | None) -> HTML:
                 ctx.metrics.get(ctx.analysis, m, "WORKFORCE", dim, r.category), None, ("value",)
             )
         line += figure_cells(r, None, ("denominator",))
+        above = NOT_APPLICABLE
+        if threshold is not None and r.number is not None:
+            above = "Yes" if r.number > threshold else "No"
+        line.append(Cell(above))
         body.append(line)
     table = html_table(
         f"Caseloads by {name}, {ctx.period_text}",
@@ -540,6 +544,7 @@ def _caseload_block(ctx: Context, dim: str, threshold: float | None) -> HTML:
             "Lowest",
             "Highest",
             "Staffed posts with a caseload",
+            "Average above the threshold",
         ],
         body,
         numeric_cols=range(1, 6),
@@ -559,8 +564,16 @@ def workforce_experience(ctx: Context) -> HTML:
         ),
     ]
     # Trend: drawn when the metrics give workforce figures over time (snapshots or years).
+    trends = []
     for dim in ("financial_year", "snapshot_date", "quarter"):
         for m in ("vacancy_rate", "turnover"):
             if ctx.metrics.select(ctx.analysis, m, "WORKFORCE", dim):
-                parts.append(page.trend(ctx, m, "WORKFORCE", f"the {m.replace('_', ' ')}", dim))
+                trends.append(page.trend(ctx, m, "WORKFORCE", f"the {m.replace('_', ' ')}", dim))
+    parts.append(page.section("Trend", anchor="trend"))
+    parts += trends or [
+        page.text(
+            "The figures above describe the latest workforce snapshot only; vacancy and "
+            "turnover figures for earlier snapshots are not yet computed, so no trend is shown."
+        )
+    ]
     return join(*parts)
