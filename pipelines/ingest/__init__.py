@@ -60,19 +60,33 @@ class IngestSummary:
         """A short terminal summary, one line per file."""
         head = ("extract", "file", "read", "loaded", "set aside", "dropped", "encoding")
         rows = [head] + [
-            (f.extract, f.file, f"{f.rows_read:,}", f"{f.rows_loaded:,}", f"{f.rows_set_aside:,}",
-             str(len(f.columns_dropped)), f.encoding or f"xlsx ({f.sheet})")
+            (
+                f.extract,
+                f.file,
+                f"{f.rows_read:,}",
+                f"{f.rows_loaded:,}",
+                f"{f.rows_set_aside:,}",
+                str(len(f.columns_dropped)),
+                f.encoding or f"xlsx ({f.sheet})",
+            )
             for f in self.files
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         right = {2, 3, 4, 5}
-        lines = ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                                  for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
-                 for r in rows]
+        lines = [
+            "  "
+            + "  ".join(
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+            for r in rows
+        ]
         extra = []
         if self.rows_set_aside:
-            extra.append(f"  {self.rows_set_aside:,} row(s) set aside: see the set_aside table "
-                         "(and the data quality report) for the row, column and reason.")
+            extra.append(
+                f"  {self.rows_set_aside:,} row(s) set aside: see the set_aside table "
+                "(and the data quality report) for the row, column and reason."
+            )
         dropped = sorted({c for f in self.files for c in f.columns_dropped})
         if dropped:
             extra.append(f"  Columns outside the contract, not loaded: {', '.join(dropped)}.")
@@ -81,8 +95,13 @@ class IngestSummary:
 
 def _code_version() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=10, check=True)
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         return out.stdout.strip() or __version__
     except (OSError, subprocess.SubprocessError):
         return __version__
@@ -101,7 +120,6 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
         sql_template,
         stage_file,
     )
-    
 
     raw_dir = Path(raw_dir)
     db_path = Path(db_path)
@@ -113,7 +131,11 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
     chosen, notes, problems = discover(raw_dir)
     workdir = Path(tempfile.mkdtemp(prefix="ingest-"))
     try:
-        sources = inspect(chosen, workdir, problems) if not any(p.startswith("No file") for p in problems) else []
+        sources = (
+            inspect(chosen, workdir, problems)
+            if not any(p.startswith("No file") for p in problems)
+            else []
+        )
         if problems:
             raise PipelineError(
                 f"The extracts in {raw_dir} cannot be loaded ({len(problems)} problem(s)); nothing was loaded:\n"
@@ -129,10 +151,11 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
         con = duckdb.connect(str(db_path), config=DUCKDB_CONFIG)
         try:
             con.execute(f"SET temp_directory = '{workdir.as_posix()}'")
+            con.execute("SET enable_progress_bar = false")  # run.py shows the progress
             create_macros(con, ipad, opad)
             con.execute(sql_template("tables.sql"))
             con.execute("CREATE TEMP TABLE _set_aside AS SELECT * FROM set_aside LIMIT 0")
-            loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             version = _code_version()
             summaries = []
             all_notes = list(notes)
@@ -140,22 +163,45 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
                 staged = stage_file(con, source)
                 all_notes.extend(source.notes)
                 all_notes.extend(staged.notes)
-                summaries.append(FileSummary(
-                    source.extract, source.name, source.format, source.encoding, source.sheet,
-                    staged.rows_read, staged.rows_loaded, staged.rows_set_aside, tuple(source.dropped)))
+                summaries.append(
+                    FileSummary(
+                        source.extract,
+                        source.name,
+                        source.format,
+                        source.encoding,
+                        source.sheet,
+                        staged.rows_read,
+                        staged.rows_loaded,
+                        staged.rows_set_aside,
+                        tuple(source.dropped),
+                    )
+                )
                 con.execute(
                     "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, source.extract, source.name, source.sha256, source.format, source.encoding,
-                     staged.rows_read, staged.rows_loaded, staged.rows_set_aside, ", ".join(source.dropped),
-                     loaded_at, version],
+                    [
+                        run_id,
+                        source.extract,
+                        source.name,
+                        source.sha256,
+                        source.format,
+                        source.encoding,
+                        staged.rows_read,
+                        staged.rows_loaded,
+                        staged.rows_set_aside,
+                        ", ".join(source.dropped),
+                        loaded_at,
+                        version,
+                    ],
                 )
                 curate(con, source.extract)
-            con.execute("INSERT INTO set_aside SELECT * FROM _set_aside ORDER BY file, \"row\"")
+            con.execute('INSERT INTO set_aside SELECT * FROM _set_aside ORDER BY file, "row"')
             order = {name: i for i, name in enumerate(extracts())}
             all_notes.sort(key=lambda n: (order.get(n.extract or "", len(order)), n.file or ""))
             if all_notes:
-                con.executemany("INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
-                                [[n.extract, n.file, n.note_code, n.message] for n in all_notes])
+                con.executemany(
+                    "INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
+                    [[n.extract, n.file, n.note_code, n.message] for n in all_notes],
+                )
             drop_temp(con, "_src", "_typed", "_set_aside", "_rej_map", "_rej", "_rej_scan")
             con.execute("CHECKPOINT")
         finally:

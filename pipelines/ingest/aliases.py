@@ -69,7 +69,8 @@ def label_lookup(code_list: str) -> dict[str, str]:
 
     for code, spec in codes.items():
         label = spec["label"] if isinstance(spec, dict) else spec
-        add(str(label), code)
+        if label is not None:
+            add(str(label), code)
         if "_" in code:
             add(code.replace("_", " "), code)
             add(code.replace("_", "-"), code)
@@ -89,7 +90,8 @@ def ambiguous_labels(code_list: str) -> list[str]:
     seen: dict[str, set[str]] = {}
     for code, spec in codes.items():
         label = spec["label"] if isinstance(spec, dict) else spec
-        seen.setdefault(norm_label(str(label)), set()).add(code)
+        if label is not None:
+            seen.setdefault(norm_label(str(label)), set()).add(code)
     for label, code in ((aliases().get("codes") or {}).get(code_list) or {}).items():
         seen.setdefault(norm_label(str(label)), set()).add(str(code))
     return sorted(label for label, found in seen.items() if len(found) > 1)

@@ -68,8 +68,11 @@ def discover(raw_dir: Path) -> tuple[dict[str, Path], list[Note], Problems]:
     found: dict[str, list[Path]] = {}
     spec = extracts()
     # Longest prefix first, so a prefix that starts another can never steal its files.
-    prefixes = sorted(((s["prefix"].lower(), name) for name, s in spec.items()), reverse=True,
-                      key=lambda t: len(t[0]))
+    prefixes = sorted(
+        ((s["prefix"].lower(), name) for name, s in spec.items()),
+        reverse=True,
+        key=lambda t: len(t[0]),
+    )
     for path in files:
         name = path.name.lower()
         extract = next((e for prefix, e in prefixes if name.startswith(prefix)), None)
@@ -80,8 +83,14 @@ def discover(raw_dir: Path) -> tuple[dict[str, Path], list[Note], Problems]:
                     "save it as .csv (comma-separated, UTF-8) or .xlsx."
                 )
             elif path.name.lower() not in {"readme.md", "readme.txt"}:
-                notes.append(Note(None, path.name, "file_ignored",
-                                  f"{path.name} does not start with an extract prefix: not read."))
+                notes.append(
+                    Note(
+                        None,
+                        path.name,
+                        "file_ignored",
+                        f"{path.name} does not start with an extract prefix: not read.",
+                    )
+                )
             continue
         found.setdefault(extract, []).append(path)
 
@@ -96,20 +105,33 @@ def discover(raw_dir: Path) -> tuple[dict[str, Path], list[Note], Problems]:
         elif paths:
             chosen[extract] = paths[0]
         elif s.get("required"):
-            problems.append(f"No file for the required {extract} extract (a name starting with "
-                            f"'{s['prefix']}', .csv or .xlsx).")
+            problems.append(
+                f"No file for the required {extract} extract (a name starting with "
+                f"'{s['prefix']}', .csv or .xlsx)."
+            )
         else:
-            notes.append(Note(extract, None, "extract_absent",
-                              f"Optional extract {extract} not delivered: no {extract} tables."))
+            notes.append(
+                Note(
+                    extract,
+                    None,
+                    "extract_absent",
+                    f"Optional extract {extract} not delivered: no {extract} tables.",
+                )
+            )
     if any(p.startswith("No file for") for p in problems):
-        expected = ", ".join(s["prefix"] + ("" if s.get("required") else " (optional)") for s in spec.values())
+        expected = ", ".join(
+            s["prefix"] + ("" if s.get("required") else " (optional)") for s in spec.values()
+        )
         present = ", ".join(p.name for p in files) or "none"
-        problems.append(f"Files are recognised by name prefix: {expected}. Files found in {raw_dir}: {present}.")
+        problems.append(
+            f"Files are recognised by name prefix: {expected}. Files found in {raw_dir}: {present}."
+        )
     return chosen, notes, problems
 
 
-def _map_headers(extract: str, file: str, headers: list[str], problems: Problems,
-                 notes: list[Note]) -> tuple[dict[str, int], list[str]]:
+def _map_headers(
+    extract: str, file: str, headers: list[str], problems: Problems, notes: list[Note]
+) -> tuple[dict[str, int], list[str]]:
     """Contract column -> position, and the headers dropped."""
     lookup = header_lookup(extract)
     spec = extracts()[extract]["columns"]
@@ -130,12 +152,16 @@ def _map_headers(extract: str, file: str, headers: list[str], problems: Problems
             continue
         columns[column] = i
         if key != norm_header(column):
-            notes.append(Note(extract, file, "header_alias", f"Header '{header.strip()}' read as {column}."))
+            notes.append(
+                Note(extract, file, "header_alias", f"Header '{header.strip()}' read as {column}.")
+            )
     missing = [c for c in spec if c not in columns]
     required = [c for c in missing if spec[c].get("required")]
     for column in required:
         found = [h for h in headers if norm_header(h) and h.strip() not in ()]
-        close = difflib.get_close_matches(norm_header(column), [norm_header(h) for h in found], n=1, cutoff=0.6)
+        close = difflib.get_close_matches(
+            norm_header(column), [norm_header(h) for h in found], n=1, cutoff=0.6
+        )
         hint = ""
         if close:
             original = next(h for h in found if norm_header(h) == close[0])
@@ -147,28 +173,47 @@ def _map_headers(extract: str, file: str, headers: list[str], problems: Problems
         )
     for column in missing:
         if column not in required:
-            notes.append(Note(extract, file, "column_missing",
-                              f"Optional column {column} is not in the file: loaded as blank."))
+            notes.append(
+                Note(
+                    extract,
+                    file,
+                    "column_missing",
+                    f"Optional column {column} is not in the file: loaded as blank.",
+                )
+            )
     if dropped:
-        notes.append(Note(extract, file, "columns_dropped",
-                          f"Columns outside the contract, not loaded: {', '.join(dropped)}."))
+        notes.append(
+            Note(
+                extract,
+                file,
+                "columns_dropped",
+                f"Columns outside the contract, not loaded: {', '.join(dropped)}.",
+            )
+        )
     return columns, dropped
 
 
 def _decode(path: Path, data: bytes, problems: Problems) -> tuple[str | None, str | None]:
     """(text, encoding) of a CSV file, or (None, None) with a problem recorded."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
-        kind = "an Excel workbook with a .csv name" if data.startswith(b"PK\x03\x04") else (
-            "UTF-16 ('Unicode text') or a binary file")
-        problems.append(f"{path.name}: cannot be read as CSV: it is {kind}. Save it from Excel as "
-                        "'CSV UTF-8 (Comma delimited)' or as .xlsx.")
+        kind = (
+            "an Excel workbook with a .csv name"
+            if data.startswith(b"PK\x03\x04")
+            else ("UTF-16 ('Unicode text') or a binary file")
+        )
+        problems.append(
+            f"{path.name}: cannot be read as CSV: it is {kind}. Save it from Excel as "
+            "'CSV UTF-8 (Comma delimited)' or as .xlsx."
+        )
         return None, None
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-bom"
         except UnicodeDecodeError as exc:
-            problems.append(f"{path.name}: starts with a UTF-8 mark but byte {exc.start + 3} is not UTF-8. "
-                            "Save it again as 'CSV UTF-8'.")
+            problems.append(
+                f"{path.name}: starts with a UTF-8 mark but byte {exc.start + 3} is not UTF-8. "
+                "Save it again as 'CSV UTF-8'."
+            )
             return None, None
     try:
         return data.decode("utf-8"), "utf-8"
@@ -177,8 +222,10 @@ def _decode(path: Path, data: bytes, problems: Problems) -> tuple[str | None, st
     try:
         return data.decode("cp1252"), "windows-1252"
     except UnicodeDecodeError as exc:
-        problems.append(f"{path.name}: unreadable text: byte {exc.start} is neither UTF-8 nor Windows-1252. "
-                        "Save it from Excel as 'CSV UTF-8 (Comma delimited)'.")
+        problems.append(
+            f"{path.name}: unreadable text: byte {exc.start} is neither UTF-8 nor Windows-1252. "
+            "Save it from Excel as 'CSV UTF-8 (Comma delimited)'."
+        )
         return None, None
 
 
@@ -186,8 +233,10 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
     try:
         data = path.read_bytes()
     except OSError as exc:
-        problems.append(f"{path.name}: cannot be read ({exc.strerror}). Check it is not open in "
-                        "another program and that you may read it.")
+        problems.append(
+            f"{path.name}: cannot be read ({exc.strerror}). Check it is not open in "
+            "another program and that you may read it."
+        )
         return None
     sha = hashlib.sha256(data).hexdigest()
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
@@ -201,10 +250,17 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
     headers = next(reader, [])
     notes: list[Note] = []
     if encoding != "utf-8":
-        notes.append(Note(extract, path.name, "encoding", {
-            "utf-8-bom": "UTF-8 with a byte order mark (BOM): read as UTF-8.",
-            "windows-1252": "Not UTF-8: read as Windows-1252 (Excel 'CSV' on Windows).",
-        }[encoding]))
+        notes.append(
+            Note(
+                extract,
+                path.name,
+                "encoding",
+                {
+                    "utf-8-bom": "UTF-8 with a byte order mark (BOM): read as UTF-8.",
+                    "windows-1252": "Not UTF-8: read as Windows-1252 (Excel 'CSV' on Windows).",
+                }[encoding],
+            )
+        )
     if len(headers) == 1:
         for delim, name in _DELIMITERS.items():
             if delim in headers[0]:
@@ -228,8 +284,19 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
     if encoding == "windows-1252":
         utf8_path = workdir / f"{extract}.utf8.csv"
         utf8_path.write_text(text, encoding="utf-8", newline="")
-    return SourceFile(extract, path, "csv", sha, encoding, headers, columns, dropped, notes,
-                      utf8_path=utf8_path, has_data=has_data)
+    return SourceFile(
+        extract,
+        path,
+        "csv",
+        sha,
+        encoding,
+        headers,
+        columns,
+        dropped,
+        notes,
+        utf8_path=utf8_path,
+        has_data=has_data,
+    )
 
 
 def _cell(value: Any) -> str | None:
@@ -256,40 +323,64 @@ def _inspect_xlsx(extract: str, path: Path, problems: Problems) -> SourceFile | 
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(workbook.sheet_names)
         wanted = {norm_header(extract), norm_header(extracts()[extract]["prefix"])}
-        sheet_name = next((n for n in names if norm_header(n) in wanted), names[0] if names else None)
+        sheet_name = next(
+            (n for n in names if norm_header(n) in wanted), names[0] if names else None
+        )
         if sheet_name is None:
             raise ValueError("no sheets")
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     except OSError as exc:
-        problems.append(f"{path.name}: cannot be read ({exc.strerror}). Close it in Excel and check you may read it.")
+        problems.append(
+            f"{path.name}: cannot be read ({exc.strerror}). Close it in Excel and check you may read it."
+        )
         return None
     except Exception as exc:  # calamine raises its own error types for damaged workbooks
-        problems.append(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}: {str(exc)[:120]}). "
-                        "Open it in Excel and save it again as .xlsx, or export CSV UTF-8.")
+        problems.append(
+            f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}: {str(exc)[:120]}). "
+            "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
+        )
         return None
     sha = hashlib.sha256(data).hexdigest()
     del data
     cells = [[_cell(v) for v in row] for row in rows]
     if not any(any(c is not None for c in row) for row in cells):
-        problems.append(f"{path.name}: sheet '{sheet_name}' is empty. Export the {extract} extract again.")
+        problems.append(
+            f"{path.name}: sheet '{sheet_name}' is empty. Export the {extract} extract again."
+        )
         return None
     headers = [c or "" for c in cells[0]]
     while headers and not headers[-1]:
         headers.pop()
     if not headers:
-        problems.append(f"{path.name}: sheet '{sheet_name}' row 1 is blank: the headers must be in row 1.")
+        problems.append(
+            f"{path.name}: sheet '{sheet_name}' row 1 is blank: the headers must be in row 1."
+        )
         return None
     notes = [Note(extract, path.name, "sheet", f"Read sheet '{sheet_name}' of {len(names)}.")]
     if len(headers) == 1:
         for delim, name in _DELIMITERS.items():
             if delim in headers[0]:
-                problems.append(f"{path.name}: row 1 holds one cell with {name} in it ('{headers[0][:80]}'): "
-                                "the data were pasted as text. Split it into columns (Data > Text to Columns).")
+                problems.append(
+                    f"{path.name}: row 1 holds one cell with {name} in it ('{headers[0][:80]}'): "
+                    "the data were pasted as text. Split it into columns (Data > Text to Columns)."
+                )
                 return None
     xlsx_rows = [(i + 2, row) for i, row in enumerate(cells[1:]) if any(c is not None for c in row)]
     columns, dropped = _map_headers(extract, path.name, headers, problems, notes)
-    return SourceFile(extract, path, "xlsx", sha, None, headers, columns, dropped, notes, sheet=sheet_name,
-                      xlsx_rows=xlsx_rows, has_data=bool(xlsx_rows))
+    return SourceFile(
+        extract,
+        path,
+        "xlsx",
+        sha,
+        None,
+        headers,
+        columns,
+        dropped,
+        notes,
+        sheet=sheet_name,
+        xlsx_rows=xlsx_rows,
+        has_data=bool(xlsx_rows),
+    )
 
 
 def inspect(chosen: dict[str, Path], workdir: Path, problems: Problems) -> list[SourceFile]:
@@ -304,9 +395,13 @@ def inspect(chosen: dict[str, Path], workdir: Path, problems: Problems) -> list[
             continue
         if not source.has_data:
             if extracts()[extract].get("required"):
-                problems.append(f"{path.name}: has a header row but no data rows. Export the {extract} "
-                                "extract again (a required extract is never empty).")
+                problems.append(
+                    f"{path.name}: has a header row but no data rows. Export the {extract} "
+                    "extract again (a required extract is never empty)."
+                )
                 continue
-            source.notes.append(Note(extract, path.name, "no_rows", "Header only: the table is empty."))
+            source.notes.append(
+                Note(extract, path.name, "no_rows", "Header only: the table is empty.")
+            )
         out.append(source)
     return out

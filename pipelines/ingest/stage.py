@@ -30,8 +30,13 @@ SQL_TYPES = {
     "integer": "INTEGER",
 }
 TEXT_TYPES = {"record_id", "id", "text"}
-PARSE_FAILURE = {"date": "invalid_date", "yesno": "invalid_yesno", "integer": "invalid_integer",
-                 "code": "unknown_code", "code_list": "unknown_code"}
+PARSE_FAILURE = {
+    "date": "invalid_date",
+    "yesno": "invalid_yesno",
+    "integer": "invalid_integer",
+    "code": "unknown_code",
+    "code_list": "unknown_code",
+}
 
 
 @functools.cache
@@ -59,8 +64,12 @@ def withheld(spec: dict, column: str) -> bool:
 def create_macros(con: duckdb.DuckDBPyConnection, ipad_hex: str, opad_hex: str) -> None:
     yes, no = yes_no_values()
     sql = sql_template("macros.sql")
-    for key, value in {"yes_values": ", ".join(map(lit, yes)), "no_values": ", ".join(map(lit, no)),
-                       "ipad_hex": ipad_hex, "opad_hex": opad_hex}.items():
+    for key, value in {
+        "yes_values": ", ".join(map(lit, yes)),
+        "no_values": ", ".join(map(lit, no)),
+        "ipad_hex": ipad_hex,
+        "opad_hex": opad_hex,
+    }.items():
         sql = sql.replace("{" + key + "}", value)
     con.execute(sql).fetchall()
 
@@ -102,7 +111,9 @@ def typed_expr(column: str, spec: dict) -> str:
     raise ValueError(f"unknown column type {kind!r} for {column}")
 
 
-def reason_expr(column: str, spec: dict, clean: str, typed: str, parts: str | None = None) -> str | None:
+def reason_expr(
+    column: str, spec: dict, clean: str, typed: str, parts: str | None = None
+) -> str | None:
     """SQL for why a value could not be read (a reason code, NULL when fine).
 
     ``clean`` is the cleaned text of the column, ``typed`` its decoded value and ``parts`` (code
@@ -129,8 +140,10 @@ def _reason_text(reason: str, column: str, spec: dict, shown: str) -> str:
     kind = spec["type"]
     if kind in {"code", "code_list"}:
         valid = ", ".join(codes(spec["codes"]))
-        hint = (f"is not a {spec['codes']} code ({valid}) or a known label: correct it in the source "
-                "system, or add the label to pipelines/contract/aliases.yaml")
+        hint = (
+            f"is not a {spec['codes']} code ({valid}) or a known label: correct it in the source "
+            "system, or add the label to pipelines/contract/aliases.yaml"
+        )
         if kind == "code_list":
             hint += "; separate several codes with ';'"
     else:
@@ -149,8 +162,9 @@ def _reason_text(reason: str, column: str, spec: dict, shown: str) -> str:
 def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
     """Drop temp tables or views by name (whichever they are)."""
     for name in names:
-        views = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary",
-                            [name]).fetchall()[0][0]
+        views = con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary", [name]
+        ).fetchall()[0][0]
         con.execute(f"DROP {'VIEW' if views else 'TABLE'} IF EXISTS {q(name)}")
 
 
@@ -172,7 +186,11 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
     spec = extracts()[source.extract]["columns"]
 
     def clean(column: str, i: int | None) -> str:
-        return f"ing_clean({q(f'c{i}')}) AS {q(column)}" if i is not None else f"NULL::VARCHAR AS {q(column)}"
+        return (
+            f"ing_clean({q(f'c{i}')}) AS {q(column)}"
+            if i is not None
+            else f"NULL::VARCHAR AS {q(column)}"
+        )
 
     select = ", ".join(clean(c, source.columns.get(c)) for c in spec)
     if source.format == "xlsx":
@@ -181,11 +199,15 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
         rows = source.xlsx_rows or []
         data = {"_row": pa.array([r for r, _ in rows], type=pa.int32())}
         for i in sorted(source.columns.values()):
-            data[f"c{i}"] = pa.array([cells[i] if i < len(cells) else None for _, cells in rows], type=pa.string())
+            data[f"c{i}"] = pa.array(
+                [cells[i] if i < len(cells) else None for _, cells in rows], type=pa.string()
+            )
         con.register("_xlsx", pa.table(data))
         return f"(SELECT _row, {select} FROM _xlsx ORDER BY _row)"
     path = source.utf8_path or source.path
-    columns = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(source.headers))) + "}"
+    columns = (
+        "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(source.headers))) + "}"
+    )
     # row_number() OVER () streams in file order (insertion order is preserved).
     return (
         f"(SELECT CAST(row_number() OVER () + 1 AS INTEGER) AS _row, {select} "
@@ -197,9 +219,9 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
 
 MALFORMED = {
     "MISSING COLUMNS": "The row has fewer fields than the header: the line is truncated (an incomplete "
-                       "export?) or a field is missing. Export the extract again.",
+    "export?) or a field is missing. Export the extract again.",
     "TOO MANY COLUMNS": "The row has more fields than the header: a value holds a comma but is not in "
-                        "quotes. Correct the row or export the extract again.",
+    "quotes. Correct the row or export the extract again.",
     "UNQUOTED VALUE": "A quote is not closed (often a truncated last line). Export the extract again.",
 }
 
@@ -249,30 +271,44 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     any_bad = " OR ".join(f"({r}) IS NOT NULL" for _, r in reasons) or "FALSE"
     flags = [f"{e} AS {q(f'_n{i}')}" for i, (_, _, e) in enumerate(notes)]
     sql = sql_template("stage.sql")
-    for key, value in {"table": table, "source": source_sql, "file": lit(source.name),
-                       "typed_columns": ",\n    ".join(typed), "any_bad": any_bad,
-                       "note_flags": "".join(f",\n    {f}" for f in flags)}.items():
+    for key, value in {
+        "table": table,
+        "source": source_sql,
+        "file": lit(source.name),
+        "typed_columns": ",\n    ".join(typed),
+        "any_bad": any_bad,
+        "note_flags": "".join(f",\n    {f}" for f in flags),
+    }.items():
         sql = sql.replace("{" + key + "}", value)
     con.execute(sql).fetchall()
 
     malformed: list[tuple[int, str]] = []
     if source.format == "csv":
-        malformed = [(int(line), str(kind)) for line, kind in
-                     con.execute("SELECT line, min(error_type) FROM _rej GROUP BY line ORDER BY line").fetchall()]
+        malformed = [
+            (int(line), str(kind))
+            for line, kind in con.execute(
+                "SELECT line, min(error_type) FROM _rej GROUP BY line ORDER BY line"
+            ).fetchall()
+        ]
         if malformed:
-            con.execute("CREATE TEMP TABLE _rej_map AS SELECT line - i - 1 AS thr, max(i) AS skipped "
-                        "FROM (SELECT line, row_number() OVER (ORDER BY line) AS i "
-                        "FROM (SELECT DISTINCT line FROM _rej)) GROUP BY thr")
+            con.execute(
+                "CREATE TEMP TABLE _rej_map AS SELECT line - i - 1 AS thr, max(i) AS skipped "
+                "FROM (SELECT line, row_number() OVER (ORDER BY line) AS i "
+                "FROM (SELECT DISTINCT line FROM _rej)) GROUP BY thr"
+            )
 
     counts = con.execute(
-        "SELECT count(*), count_if(_bad)" + "".join(f", count_if({q(f'_n{i}')})" for i in range(len(notes)))
+        "SELECT count(*), count_if(_bad)"
+        + "".join(f", count_if({q(f'_n{i}')})" for i in range(len(notes)))
         + f" FROM {table}"
     ).fetchall()[0]
     total, bad = counts[0], counts[1]
     if bad:
         # Read the file again for the flagged rows only, keeping their cleaned text.
-        con.execute(f"CREATE TEMP TABLE _src AS SELECT * FROM {source_sql} "
-                    f"WHERE _row IN (SELECT _row FROM {table} WHERE _bad)")
+        con.execute(
+            f"CREATE TEMP TABLE _src AS SELECT * FROM {source_sql} "
+            f"WHERE _row IN (SELECT _row FROM {table} WHERE _bad)"
+        )
         con.execute(f"CREATE TEMP TABLE _typed AS SELECT {', '.join(detail)} FROM _src")
         problems = []
         for order, (column, _) in enumerate(reasons):
@@ -282,13 +318,15 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
             value = "'<withheld>'" if withheld(s, column) else cleaned
             shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
             problems.append(
-                f"SELECT _row, {order} AS _ord, {lit(column)} AS \"column\", {value} AS value, "
+                f'SELECT _row, {order} AS _ord, {lit(column)} AS "column", {value} AS value, '
                 f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason "
                 f"FROM _typed t WHERE ({reason}) IS NOT NULL"
             )
-        sql = sql_template("set_aside.sql").replace("{problems}", "\n    UNION ALL\n    ".join(problems))
+        sql = sql_template("set_aside.sql").replace(
+            "{problems}", "\n    UNION ALL\n    ".join(problems)
+        )
         if malformed:
-            sql = sql.replace('_row AS "row"', f"CAST({_shift('_row')} AS INTEGER) AS \"row\"")
+            sql = sql.replace('_row AS "row"', f'CAST({_shift("_row")} AS INTEGER) AS "row"')
         con.execute(sql, {"extract": extract, "file": source.name})
         con.execute(f"DELETE FROM {table} WHERE _bad")
     if malformed:
@@ -296,31 +334,47 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     if source.format == "xlsx":
         con.unregister("_xlsx")
     for line, kind in malformed:
-        reason = MALFORMED.get(kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again.")
-        con.execute("INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?)",
-                    [extract, source.name, line, reason])
+        reason = MALFORMED.get(
+            kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again."
+        )
+        con.execute(
+            "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?)",
+            [extract, source.name, line, reason],
+        )
     for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:
         con.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
 
     loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    set_aside = con.execute("SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]).fetchall()[0][0]
+    set_aside = con.execute(
+        "SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]
+    ).fetchall()[0][0]
     if loaded + set_aside != total + len(malformed):  # a bug, never the data's fault
-        raise AssertionError(f"{source.name}: {loaded} loaded + {set_aside} set aside != {total + len(malformed)} read")
-    return StagedFile(total + len(malformed), loaded, set_aside, _value_notes(source, notes, counts[2:]))
+        raise AssertionError(
+            f"{source.name}: {loaded} loaded + {set_aside} set aside != {total + len(malformed)} read"
+        )
+    return StagedFile(
+        total + len(malformed), loaded, set_aside, _value_notes(source, notes, counts[2:])
+    )
 
 
-def _value_notes(source: SourceFile, checks: list[tuple[str, str, str]], counts: tuple) -> list[Note]:
+def _value_notes(
+    source: SourceFile, checks: list[tuple[str, str, str]], counts: tuple
+) -> list[Note]:
     """Decisions worth reporting: dates given as Excel serial numbers, codes given as labels."""
     notes = []
     for (column, code, _), n in zip(checks, counts, strict=True):
         if not n:
             continue
         if code == "excel_serial_dates":
-            msg = (f"{column}: {n} value(s) were Excel serial day numbers (e.g. 41000 = 2012-04-01), read "
-                   "as dates in the 1900 date system (from 10000 to 80000; other numbers are set aside).")
+            msg = (
+                f"{column}: {n} value(s) were Excel serial day numbers (e.g. 41000 = 2012-04-01), read "
+                "as dates in the 1900 date system (from 10000 to 80000; other numbers are set aside)."
+            )
         else:
-            msg = (f"{column}: {n} value(s) were not written as canonical codes (other case, or a label): "
-                   "read through pipelines/contract/aliases.yaml; anything unknown was set aside.")
+            msg = (
+                f"{column}: {n} value(s) were not written as canonical codes (other case, or a label): "
+                "read through pipelines/contract/aliases.yaml; anything unknown was set aside."
+            )
         notes.append(Note(source.extract, source.name, code, msg))
     return notes
 
