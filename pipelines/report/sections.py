@@ -344,9 +344,20 @@ def after_decisions(ctx: Context) -> HTML:
         page.section(
             "What follows No Further Action decisions and letters", intro, "after-decisions"
         ),
-        page.breakdown(ctx, "rereferred_12m", "DAT", "outcome", "referrals"),
-        page.breakdown(ctx, "rereferred_6m", "DAT", "outcome", "referrals"),
     ]
+    for measure, months in (("rereferred_12m", 12), ("rereferred_6m", 6)):
+        rows = ctx.metrics.select(ctx.analysis, measure, "DAT", "outcome")
+        if any(r.number is not None for r in rows):
+            parts.append(page.breakdown(ctx, measure, "DAT", "outcome", "referrals"))
+        else:
+            parts.append(
+                page.text(
+                    f"Referred again within {months} months: no referral in the period was made "
+                    f"{months} months or more before the extract was taken "
+                    f"({ctx.data_as_at}), so this cannot be measured yet; a later extract "
+                    "will show it."
+                )
+            )
     return join(*parts)
 
 
