@@ -229,7 +229,8 @@ def test_header_alias_forms(tmp_path, renames):
     _, con = run_ingest(raw, tmp_path)
     assert rows(
         con,
-        "SELECT referral_id, child_id IS NOT NULL, referral_date, outcome, domestic_abuse, team, age_years "
+        "SELECT referral_id, child_id IS NOT NULL, referral_date, outcome, domestic_abuse, "
+        "team, age_years "
         "FROM dat_referrals",
     ) == [("R9", True, dt.date(2012, 4, 3), "IA", True, "DAT1", 1)]
     aliased = {
@@ -510,7 +511,7 @@ def test_no_raw_ids_anywhere(tmp_path):
     # C1/F1 are short: check exact matches for them instead of substrings of hex pseudonyms.
     hits = [h for h in hits if h[2] not in {"C1", "F1"}]
     assert hits == []
-    for table, column, dtype in rows(
+    for table, column, _ in rows(
         con,
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE data_type = 'VARCHAR'",
@@ -587,7 +588,8 @@ def test_reconciliation_with_bad_rows(tmp_path):
     assert "referral_source" in reason  # the other problem of the row is named
     log = rows(
         con,
-        "SELECT rows_read, rows_loaded, rows_set_aside FROM load_log WHERE extract = 'dat_referrals'",
+        "SELECT rows_read, rows_loaded, rows_set_aside FROM load_log WHERE extract = "
+        "'dat_referrals'",
     )
     assert log == [(8, 3, 5)]
     for read, loaded, aside in rows(
@@ -758,7 +760,8 @@ def test_workforce_extracts_load_when_present(tmp_path):
     raw = delivery(
         tmp_path,
         {
-            "Workforce_Posts.csv": "Post ID,Snapshot Date,Team,Role,Status,Staff ID,Date Qualified,Open Cases\n"
+            "Workforce_Posts.csv": "Post ID,Snapshot Date,Team,Role,Status,Staff ID,"
+            "Date Qualified,Open Cases\n"
             "P1,31/03/2012,DAT1,Social worker,Filled,s001 ,2005-06-30,22\n"
             "P2,31/03/2012,DAT1,SW,VACANT,,,\n",
             "workforce_leavers.csv": "staff_id,team,role,leaving_date\nS001,DAT1,SW,2012-09-30\n",
@@ -767,7 +770,8 @@ def test_workforce_extracts_load_when_present(tmp_path):
     _, con = run_ingest(raw, tmp_path)
     got = rows(
         con,
-        "SELECT post_id, snapshot_date, role, status, staff_id IS NULL, caseload FROM workforce_posts",
+        "SELECT post_id, snapshot_date, role, status, staff_id IS NULL, caseload FROM "
+        "workforce_posts",
     )
     assert got == [
         ("P1", dt.date(2012, 3, 31), "SW", "FILLED", False, 22),
@@ -775,7 +779,8 @@ def test_workforce_extracts_load_when_present(tmp_path):
     ]
     assert rows(
         con,
-        "SELECT l.staff_id = p.staff_id FROM workforce_leavers l, workforce_posts p WHERE p.post_id = 'P1'",
+        "SELECT l.staff_id = p.staff_id FROM workforce_leavers l, workforce_posts p WHERE "
+        "p.post_id = 'P1'",
     ) == [(True,)]
     assert _find_anywhere(con, ["S001"]) == []
 
@@ -840,7 +845,8 @@ def test_error_wrong_delimiter(tmp_path, delim, word):
     raw = delivery(
         tmp_path,
         {
-            "cpr_reviews.csv": f"review_id{delim}registration_id{delim}review_date\nV1{delim}G1{delim}2012-07-20\n"
+            "cpr_reviews.csv": f"review_id{delim}registration_id{delim}review_date\n"
+            f"V1{delim}G1{delim}2012-07-20\n"
         },
     )
     msg = _error(raw, tmp_path)

@@ -108,7 +108,10 @@ def _code_version() -> str:
 
 
 def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestSummary:
-    """Load the extracts in ``raw_dir`` into a new DuckDB database at ``db_path`` (replaced if present)."""
+    """Load the extracts in ``raw_dir`` into a new DuckDB database at ``db_path``.
+
+    ``db_path`` is replaced if it exists (the caller passes a build-aside path and swaps it in).
+    """
     import duckdb
 
     from pipelines.contract import extracts
@@ -125,8 +128,10 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
     db_path = Path(db_path)
     if not raw_dir.is_dir():
         raise PipelineError(
-            f"The extracts folder {raw_dir} does not exist{' (it is a file)' if raw_dir.exists() else ''}. "
-            "Put the delivery's files in a folder such as data/raw/2013-02-01/ and pass it with --raw-dir."
+            f"The extracts folder {raw_dir} does not "
+            f"exist{' (it is a file)' if raw_dir.exists() else ''}. "
+            "Put the delivery's files in a folder such as data/raw/2013-02-01/ and pass it "
+            "with --raw-dir."
         )
     chosen, notes, problems = discover(raw_dir)
     workdir = Path(tempfile.mkdtemp(prefix="ingest-"))
@@ -138,8 +143,8 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
         )
         if problems:
             raise PipelineError(
-                f"The extracts in {raw_dir} cannot be loaded ({len(problems)} problem(s)); nothing was loaded:\n"
-                + "\n".join(f"  - {p}" for p in problems)
+                f"The extracts in {raw_dir} cannot be loaded ({len(problems)} problem(s)); "
+                "nothing was loaded:\n" + "\n".join(f"  - {p}" for p in problems)
             )
         key = load_or_create_key(Path(key_file))
         ipad, opad = hmac_pads(key)

@@ -79,7 +79,8 @@ def discover(raw_dir: Path) -> tuple[dict[str, Path], list[Note], Problems]:
         if extract is None or path.suffix.lower() not in FORMATS:
             if extract is not None:
                 problems.append(
-                    f"{path.name}: looks like the {extract} extract but is a {path.suffix or 'file without extension'}; "
+                    f"{path.name}: looks like the {extract} extract but is a "
+                    f"{path.suffix or 'file without extension'}; "
                     "save it as .csv (comma-separated, UTF-8) or .xlsx."
                 )
             elif path.name.lower() not in {"readme.md", "readme.txt"}:
@@ -165,7 +166,10 @@ def _map_headers(
         hint = ""
         if close:
             original = next(h for h in found if norm_header(h) == close[0])
-            hint = f" The closest header is '{original.strip()}': rename it to {column} if that is the one."
+            hint = (
+                f" The closest header is '{original.strip()}': "
+                f"rename it to {column} if that is the one."
+            )
         problems.append(
             f"{file}: required column {column} is missing. Columns found: "
             f"{', '.join(repr(h.strip()) for h in headers)}.{hint} Add the column to the export "
@@ -331,7 +335,8 @@ def _inspect_xlsx(extract: str, path: Path, problems: Problems) -> SourceFile | 
         rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     except OSError as exc:
         problems.append(
-            f"{path.name}: cannot be read ({exc.strerror}). Close it in Excel and check you may read it."
+            f"{path.name}: cannot be read ({exc.strerror}). Close it in Excel and check you "
+            "may read it."
         )
         return None
     except Exception as exc:  # calamine raises its own error types for damaged workbooks

@@ -20,9 +20,12 @@ def load_or_create_key(key_file: Path) -> bytes:
             fh.write(key.hex() + "\n")
         print(
             f"\nCreated a new pseudonymisation key: {key_file}\n"
-            "  Keep this file safe and keep it stable: the same key is needed for every delivery so\n"
-            "  that child, family and staff IDs link across runs. Back it up somewhere secure; never\n"
-            "  put it in git or share it with the reports. Losing it means new pseudonyms for everyone.\n",
+            "  Keep this file safe and keep it stable: the same key is needed for every "
+            "delivery so\n"
+            "  that child, family and staff IDs link across runs. Back it up somewhere secure; "
+            "never\n"
+            "  put it in git or share it with the reports. Losing it means new pseudonyms for "
+            "everyone.\n",
             flush=True,
         )
         return key
@@ -41,7 +44,8 @@ def load_or_create_key(key_file: Path) -> bytes:
     if len(key) < 16:
         raise PipelineError(
             f"The pseudonymisation key {key_file} is too short ({len(key)} bytes; 32 expected). "
-            "Restore it from your backup. Only if this is a first run, delete the file and a new key "
+            "Restore it from your backup. Only if this is a first run, delete the file and a "
+            "new key "
             "will be created (IDs will then not link to earlier deliveries)."
         )
     return key

@@ -1,4 +1,4 @@
-"""Typing one checked file in DuckDB SQL: read as text, clean, decode, set aside what cannot be read.
+"""Typing one checked file in DuckDB SQL: read as text, clean, decode, set aside the unreadable.
 
 The SQL statements are templates in ``sql/``; this module fills in the per-column expressions
 from the contract (extracts.yaml, codes.yaml, aliases.yaml). Nothing is parsed row by row in Python
@@ -107,7 +107,8 @@ def typed_expr(column: str, spec: dict) -> str:
     if kind == "code_list":
         valid = "[" + ", ".join(lit(c) for c in codes(spec["codes"])) + "]"
         parts = _code_parts(col, spec["codes"])
-        return f"CASE WHEN {col} IS NULL THEN NULL ELSE list_filter({valid}, lambda k: list_contains({parts}, k)) END"
+        kept = f"list_filter({valid}, lambda k: list_contains({parts}, k))"
+        return f"CASE WHEN {col} IS NULL THEN NULL ELSE {kept} END"
     raise ValueError(f"unknown column type {kind!r} for {column}")
 
 
@@ -148,13 +149,16 @@ def _reason_text(reason: str, column: str, spec: dict, shown: str) -> str:
             hint += "; separate several codes with ';'"
     else:
         hint = {
-            "date": "is not a date: write dates as YYYY-MM-DD or DD/MM/YYYY (day first) and check the day exists",
-            "yesno": "is not yes/no: use Y or N (Yes/No, TRUE/FALSE, 1/0 also read; blank means unknown)",
+            "date": "is not a date: write dates as YYYY-MM-DD or DD/MM/YYYY (day first) "
+            "and check the day exists",
+            "yesno": "is not yes/no: use Y or N (Yes/No, TRUE/FALSE, 1/0 also read; "
+            "blank means unknown)",
             "integer": "is not a whole number",
         }.get(kind, "could not be read")
     return (
         f"CASE {reason} "
-        f"WHEN 'blank_required' THEN {lit(f'{column} is blank but required: fill it in the source system.')} "
+        "WHEN 'blank_required' THEN "
+        f"{lit(f'{column} is blank but required: fill it in the source system.')} "
         f"ELSE {lit(column + ': ')} || {shown} || {lit(' ' + hint + '.')} END"
     )
 
@@ -218,11 +222,17 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
 
 
 MALFORMED = {
-    "MISSING COLUMNS": "The row has fewer fields than the header: the line is truncated (an incomplete "
-    "export?) or a field is missing. Export the extract again.",
-    "TOO MANY COLUMNS": "The row has more fields than the header: a value holds a comma but is not in "
-    "quotes. Correct the row or export the extract again.",
-    "UNQUOTED VALUE": "A quote is not closed (often a truncated last line). Export the extract again.",
+    "MISSING COLUMNS": (
+        "The row has fewer fields than the header: the line is truncated (an incomplete export?) "
+        "or a field is missing. Export the extract again."
+    ),
+    "TOO MANY COLUMNS": (
+        "The row has more fields than the header: a value holds a comma but is not in quotes. "
+        "Correct the row or export the extract again."
+    ),
+    "UNQUOTED VALUE": (
+        "A quote is not closed (often a truncated last line). Export the extract again."
+    ),
 }
 
 
@@ -350,7 +360,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     ).fetchall()[0][0]
     if loaded + set_aside != total + len(malformed):  # a bug, never the data's fault
         raise AssertionError(
-            f"{source.name}: {loaded} loaded + {set_aside} set aside != {total + len(malformed)} read"
+            f"{source.name}: {loaded} loaded + {set_aside} set aside != "
+            f"{total + len(malformed)} read"
         )
     return StagedFile(
         total + len(malformed), loaded, set_aside, _value_notes(source, notes, counts[2:])
@@ -367,12 +378,15 @@ def _value_notes(
             continue
         if code == "excel_serial_dates":
             msg = (
-                f"{column}: {n} value(s) were Excel serial day numbers (e.g. 41000 = 2012-04-01), read "
-                "as dates in the 1900 date system (from 10000 to 80000; other numbers are set aside)."
+                f"{column}: {n} value(s) were Excel serial day numbers (e.g. 41000 = "
+                "2012-04-01), read "
+                "as dates in the 1900 date system (from 10000 to 80000; other numbers are set "
+                "aside)."
             )
         else:
             msg = (
-                f"{column}: {n} value(s) were not written as canonical codes (other case, or a label): "
+                f"{column}: {n} value(s) were not written as canonical codes (other case, or a "
+                "label): "
                 "read through pipelines/contract/aliases.yaml; anything unknown was set aside."
             )
         notes.append(Note(source.extract, source.name, code, msg))
