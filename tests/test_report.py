@@ -69,6 +69,13 @@ def test_values_are_formatted_and_withheld_cells_stay_c():
     assert to_number("c") is None and to_number("") is None and to_number("nan") is None
 
 
+def test_rounding_never_shows_a_shortfall_as_100_percent():
+    assert charts._fmt(99.5, "percent") == "99.5%"
+    assert charts._fmt(99.4, "percent") == "99%"
+    assert charts._fmt(100.0, "percent") == "100%"
+    assert charts._fmt(0.2, "percent") == "0.2%"
+
+
 def test_table_has_caption_scoped_headers_and_right_aligned_numbers():
     markup = html_table(
         "Referrals by source",

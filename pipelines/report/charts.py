@@ -87,7 +87,8 @@ class Point:
 
 def _fmt(x: float, unit: str) -> str:
     if unit == "percent":
-        return f"{x:.0f}%"
+        # never round a shortfall up to 100% or a few cases down to 0%
+        return f"{x:.1f}%" if (99.5 <= x < 100 or 0 < x < 0.5) else f"{x:.0f}%"
     if float(x).is_integer():
         return f"{int(x):,}"
     return f"{x:.1f}"

@@ -38,7 +38,8 @@ def _cap(text: str) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{x:.0f}%"
+    # never round a shortfall up to 100% or a few cases down to 0%
+    return f"{x:.1f}%" if (99.5 <= x < 100 or 0 < x < 0.5) else f"{x:.0f}%"
 
 
 def _join(items: Sequence[str]) -> str:
