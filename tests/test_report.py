@@ -434,3 +434,42 @@ def test_code_version_is_given():
 def test_reference_is_a_dataclass_that_tolerates_odd_rows():
     ref = Reference([{"measure": "x", "scope": "DAT", "value": "n/a"}], [])
     assert ref.benchmark("x", "DAT") == []
+
+
+def test_missing_public_metrics_is_a_clear_error(tmp_path):
+    import dataclasses
+
+    from pipelines.config import load_config
+    from pipelines.errors import PipelineError
+    from pipelines.report import render_reports
+
+    config = dataclasses.replace(load_config(), out_dir=tmp_path)
+    with pytest.raises(PipelineError, match="metrics_public.csv is missing"):
+        render_reports(tmp_path, config, {})
+
+
+def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
+    """A page that cannot be produced stops the run with a message naming the error."""
+    from pipelines.errors import PipelineError
+    from pipelines.report import render
+
+    write_fake_metrics(tmp_path)
+    bad = tmp_path / "nb"
+    bad.mkdir()
+    nb = json.loads((ROOT / "notebooks" / "cpr.ipynb").read_text(encoding="utf-8"))
+    nb["cells"][-1]["source"] = ["raise ValueError('no such figure')"]
+    (bad / "cpr.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    monkeypatch.setattr(render, "NOTEBOOKS", bad)
+    params = {
+        "out_dir": str(tmp_path),
+        "period_start": "2012-04-01",
+        "period_end": "2012-12-31",
+        "data_as_at": "2013-01-31",
+        "suppression_threshold": 4,
+        "raw_dir": "x",
+        "code_version": "test",
+        "run_date": "now",
+        "dq_statement": {},
+    }
+    with pytest.raises(PipelineError, match="ValueError: no such figure"):
+        render.execute_and_render(["cpr"], tmp_path, params, workers=1)

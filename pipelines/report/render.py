@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +79,11 @@ def analyses_to_render(metrics: Metrics) -> list[str]:
 def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict) -> list[Path]:
     """Write one page per analysis and ``index.html`` into ``out_dir``; return their paths."""
     out_dir = Path(out_dir).resolve()
+    if not (out_dir / "metrics_public.csv").exists():
+        raise PipelineError(
+            f"{out_dir / 'metrics_public.csv'} is missing: the committee pages are built from it. "
+            "Run the whole pipeline (python -m pipelines report) so the metrics stage writes it."
+        )
     metrics = load_public(out_dir)
     todo = analyses_to_render(metrics)
     run_date = dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
@@ -126,8 +132,11 @@ class Workers:
         from jupyter_core.utils import run_sync
 
         km = AsyncKernelManager(kernel_name="python3")
+        # The kernel's own stderr (e.g. ipykernel's start-up notices) would break the progress
+        # line; it is kept aside and quoted if a page fails.
+        log = tempfile.TemporaryFile()
         try:
-            run_sync(km.start_kernel)(cwd=str(ROOT))
+            run_sync(km.start_kernel)(cwd=str(ROOT), stderr=log)
             finish_warm_up = _warm_up(km)
             exporter = _exporter()  # imports nbconvert (and papermill) meanwhile
             finish_warm_up()
@@ -139,12 +148,14 @@ class Workers:
                     page = _run_one(analysis, out_dir, nb_dir, params, km, exporter)
                     self.pages[analysis] = page
                 except Exception as exc:  # noqa: BLE001 - reported by run() after the batch
+                    exc.kernel_log = _tail(log)  # type: ignore[attr-defined]
                     self.errors.append(exc)
                 TIMINGS[analysis] = time.perf_counter() - t
                 with self._cv:
                     self._done += 1
                     self._cv.notify_all()
         except BaseException as exc:  # noqa: BLE001 - a kernel that cannot start
+            exc.kernel_log = _tail(log)  # type: ignore[attr-defined]
             self.errors.append(exc)
         finally:
             with self._cv:
@@ -152,6 +163,7 @@ class Workers:
                 self._cv.notify_all()
             if km.has_kernel:
                 run_sync(km.shutdown_kernel)(now=True)
+            log.close()
 
     def run(self, analyses: list[str], out_dir: Path, params: dict[str, Any]) -> dict[str, Path]:
         (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
@@ -227,6 +239,17 @@ def _warm_up(km: Any) -> Callable[[], None]:
     return finish
 
 
+def _tail(log: Any, n: int = 2000) -> str:
+    """The last ``n`` characters the kernel wrote to stderr, without its TCP notice."""
+    try:
+        log.seek(0)
+        text = log.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [x for x in text.splitlines() if "running over TCP without encryption" not in x]
+    return "\n".join(lines)[-n:]
+
+
 def _explain(exc: BaseException) -> str:
     name = type(exc).__name__
     if name == "PapermillExecutionError":
@@ -235,7 +258,8 @@ def _explain(exc: BaseException) -> str:
             f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}. The executed notebook "
             "in the report's notebooks/ folder shows where."
         )
-    return f"{name}: {exc}"
+    log = getattr(exc, "kernel_log", "")
+    return f"{name}: {exc}" + (f"\nThe notebook kernel reported:\n{log}" if log else "")
 
 
 def _exporter() -> Any:
