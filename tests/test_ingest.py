@@ -935,3 +935,21 @@ def test_cli_ingest_succeeds(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "dat_referrals.csv" in proc.stdout and (tmp_path / "cli.duckdb").exists()
+
+
+def test_error_unwritable_key_location(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(PipelineError) as exc:
+        run_ingest(delivery(tmp_path), tmp_path, key=blocker / "k.key")
+    assert "pseudonymisation key" in str(exc.value)
+
+
+def test_error_unwritable_warehouse(tmp_path):
+    from pipelines.ingest import ingest
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(PipelineError) as exc:
+        ingest(delivery(tmp_path), blocker / "w.duckdb", tmp_path / "k.key", "r")
+    assert "Cannot create the warehouse" in str(exc.value)

@@ -133,7 +133,12 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
             "Put the delivery's files in a folder such as data/raw/2013-02-01/ and pass it "
             "with --raw-dir."
         )
-    chosen, notes, problems = discover(raw_dir)
+    try:
+        chosen, notes, problems = discover(raw_dir)
+    except OSError as exc:
+        raise PipelineError(
+            f"Cannot list the extracts folder {raw_dir}: {exc.strerror}. Check you may read it."
+        ) from None
     workdir = Path(tempfile.mkdtemp(prefix="ingest-"))
     try:
         sources = (
@@ -149,11 +154,17 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
         key = load_or_create_key(Path(key_file))
         ipad, opad = hmac_pads(key)
 
-        for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
-            if leftover.exists():
-                leftover.unlink()
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db_path), config=DUCKDB_CONFIG)
+        try:
+            for leftover in (db_path, db_path.with_name(db_path.name + ".wal")):
+                if leftover.exists():
+                    leftover.unlink()
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(db_path), config=DUCKDB_CONFIG)
+        except (OSError, duckdb.Error) as exc:
+            raise PipelineError(
+                f"Cannot create the warehouse {db_path}: {getattr(exc, 'strerror', None) or exc}. "
+                "Check the folder is writable and that no other program has the file open."
+            ) from None
         try:
             con.execute(f"SET temp_directory = '{workdir.as_posix()}'")
             con.execute("SET enable_progress_bar = false")  # run.py shows the progress

@@ -13,11 +13,17 @@ def load_or_create_key(key_file: Path) -> bytes:
     """Return the key in ``key_file``, creating the file (hex text, mode 600) when absent."""
     key_file = Path(key_file)
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(key.hex() + "\n")
+        try:
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(key.hex() + "\n")
+        except OSError as exc:
+            raise PipelineError(
+                f"Cannot create the pseudonymisation key {key_file}: {exc.strerror}. Choose a "
+                "writable place outside git with key_file in config/run.yaml or PIPELINES_KEY_FILE."
+            ) from None
         print(
             f"\nCreated a new pseudonymisation key: {key_file}\n"
             "  Keep this file safe and keep it stable: the same key is needed for every "
