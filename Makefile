@@ -20,7 +20,7 @@ help: ## List the targets
 
 $(STAMP): uv.lock pyproject.toml
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-	python3 -m uv sync --frozen --python python3.11
+	python3 -m uv sync --frozen --compile-bytecode --python python3.11
 	@touch $(STAMP)
 
 env: $(STAMP) ## Build the Python environment from the lock file (done by every target)
