@@ -58,6 +58,10 @@ def run(config: RunConfig, until: str = "report") -> int:
     from pipelines.ingest import ingest
 
     progress = Progress()
+    if until == "report":
+        from pipelines.report import warm_up
+
+        warm_up()  # notebook kernels boot on the other core while ingest and validation run
     run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     print(f"Run {run_id}: {config.raw_dir} -> {config.db_path}")
     config.db_path.parent.mkdir(parents=True, exist_ok=True)
