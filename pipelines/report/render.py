@@ -120,6 +120,7 @@ class Workers:
         self._cv = threading.Condition()
         self._done = 0
         self._alive = self.n
+        self._used = False
         self._threads = [
             threading.Thread(target=self._work, name=f"report-kernel-{i}", daemon=True)
             for i in range(self.n)
@@ -166,6 +167,7 @@ class Workers:
             log.close()
 
     def run(self, analyses: list[str], out_dir: Path, params: dict[str, Any]) -> dict[str, Path]:
+        self._used = True
         (out_dir / "notebooks").mkdir(parents=True, exist_ok=True)
         for a in analyses:
             self._jobs.put((a, out_dir, params))
@@ -190,6 +192,17 @@ class Workers:
         for th in self._threads:
             th.join(timeout=30)
 
+    def abandon(self) -> None:
+        """At the exit of a run that stopped before its pages (bad input): do not wait for kernels
+        still booting. Each kernel exits by itself when this process ends (ipykernel watches its
+        parent), so a failed run ends at once."""
+        if self._used:
+            return
+        for _ in self._threads:
+            self._jobs.put(None)
+        for th in self._threads:
+            th.join(timeout=0.5)
+
 
 _prestarted: Workers | None = None
 
@@ -200,7 +213,7 @@ def warm_up(workers: int = WORKERS) -> None:
     global _prestarted
     if _prestarted is None:
         _prestarted = Workers(workers)
-        atexit.register(_prestarted.close)  # a run that stops before rendering
+        atexit.register(_prestarted.abandon)  # a run that stops before rendering
 
 
 def execute_and_render(
