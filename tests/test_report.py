@@ -23,9 +23,9 @@ from report_helpers import (
 )
 
 from pipelines import ROOT
+from pipelines.contract import METRICS_COLUMNS
 from pipelines.report import charts, findings, page, sections
 from pipelines.report.data import (
-    COLUMNS,
     Metrics,
     Reference,
     Row,
@@ -41,7 +41,7 @@ PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "wor
 
 def _metrics(workforce: bool = True) -> Metrics:
     rows = suppress_rows(fake_rows(workforce))
-    return Metrics(Row(**dict(zip(COLUMNS, r, strict=True))) for r in rows)
+    return Metrics(Row(**dict(zip(METRICS_COLUMNS, r, strict=True))) for r in rows)
 
 
 def _ctx(analysis: str, metrics: Metrics | None = None) -> page.Context:

@@ -13,6 +13,21 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 
+#: The columns of metrics.csv and metrics_public.csv, in order (METRICS.md, "metrics.csv").
+METRICS_COLUMNS = [
+    "analysis",
+    "measure",
+    "scope",
+    "breakdown",
+    "category",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "period_start",
+    "period_end",
+]
+
 
 @functools.cache
 def extracts() -> dict[str, dict[str, Any]]:

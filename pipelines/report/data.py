@@ -18,23 +18,11 @@ from typing import Any
 import yaml
 
 from pipelines import ROOT
+from pipelines.contract import METRICS_COLUMNS, code_lists
 
 HERE = Path(__file__).resolve().parent
 WITHHELD = "c"
 NOT_APPLICABLE = "–"
-COLUMNS = [
-    "analysis",
-    "measure",
-    "scope",
-    "breakdown",
-    "category",
-    "numerator",
-    "denominator",
-    "value",
-    "unit",
-    "period_start",
-    "period_end",
-]
 
 # breakdown -> code list of the extract contract (pipelines/contract/codes.yaml) that labels it
 _CODE_LISTS = {
@@ -105,7 +93,7 @@ class Metrics:
     def read(cls, path: Path) -> Metrics:
         with open(path, encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
-            rows = [Row(**{c: (rec.get(c) or "") for c in COLUMNS}) for rec in reader]
+            rows = [Row(**{c: (rec.get(c) or "") for c in METRICS_COLUMNS}) for rec in reader]
         return cls(rows)
 
     def __len__(self) -> int:
@@ -162,15 +150,6 @@ def definitions() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-@functools.cache
-def _code_lists() -> dict[str, dict[str, Any]]:
-    try:
-        from pipelines.contract import code_lists
-    except ImportError:  # pragma: no cover - the contract ships with the package
-        return {}
-    return code_lists()
-
-
 def scope_label(scope: str) -> str:
     return definitions()["scopes"].get(scope, scope)
 
@@ -186,7 +165,7 @@ def category_label(breakdown: str, category: str) -> str:
     own = definitions().get("categories", {}).get(breakdown, {})
     if category in own:
         return own[category]
-    lst = _code_lists().get(_CODE_LISTS.get(breakdown, ""), {})
+    lst = code_lists().get(_CODE_LISTS.get(breakdown, ""), {})
     item = lst.get(category)
     if isinstance(item, dict):
         item = item.get("label")
@@ -198,7 +177,7 @@ def category_label(breakdown: str, category: str) -> str:
 def category_order(breakdown: str, categories: list[str]) -> list[str]:
     """Code-list order where there is one, else as given (files are already ordered)."""
     own = list(definitions().get("categories", {}).get(breakdown, {}))
-    lst = own or list(_code_lists().get(_CODE_LISTS.get(breakdown, ""), {}))
+    lst = own or list(code_lists().get(_CODE_LISTS.get(breakdown, ""), {}))
     if not lst:
         return list(categories)
     pos = {c: i for i, c in enumerate(lst)}

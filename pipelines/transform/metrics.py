@@ -10,24 +10,11 @@ import duckdb
 import pandas as pd
 
 from pipelines.config import RunConfig
-from pipelines.contract import code_lists, codes
+from pipelines.contract import METRICS_COLUMNS, code_lists, codes
 from pipelines.transform.calendar import build_calendar
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
-METRICS_COLUMNS = [
-    "analysis",
-    "measure",
-    "scope",
-    "breakdown",
-    "category",
-    "numerator",
-    "denominator",
-    "value",
-    "unit",
-    "period_start",
-    "period_end",
-]
 
 #: Analyses in output order, with the warehouse tables each needs. Workforce is optional: it runs
 #: only when both workforce tables exist.
@@ -123,12 +110,8 @@ TEMP_TABLES = ("_m_source_groups", "_m_bank_holidays", "_m_calendar")
 
 _PARAM = re.compile(r"\$([a-z_]+)")
 
-# Shared helpers for the SQL files: the percentage of a ratio, blank (NULL) for a zero denominator.
-_SETUP = [
-    "CREATE OR REPLACE TEMP MACRO _m_pct(n, d) AS "
-    "CASE WHEN d = 0 THEN NULL ELSE 100.0::DOUBLE * n / d END",
-    "CREATE OR REPLACE TEMP TABLE _m_source_groups (referral_source VARCHAR, source_group VARCHAR)",
-]
+#: TEMP macros made by sql/macros.sql.
+TEMP_MACROS = ("_m_pct", "_m_financial_years")
 
 
 def read_sql(name: str) -> str:
@@ -168,8 +151,10 @@ def _calendar_range(con: duckdb.DuckDBPyConnection, config: RunConfig) -> tuple[
 
 
 def _setup(con: duckdb.DuckDBPyConnection, config: RunConfig) -> None:
-    for statement in _SETUP:
-        con.execute(statement)
+    con.execute(read_sql("macros"))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _m_source_groups (referral_source VARCHAR, source_group VARCHAR)"
+    )
     groups = [(code, spec["group"]) for code, spec in code_lists()["referral_source"].items()]
     con.executemany("INSERT INTO _m_source_groups VALUES (?, ?)", groups)
     build_calendar(con, *_calendar_range(con, config))
@@ -180,6 +165,7 @@ def _teardown(con: duckdb.DuckDBPyConnection) -> None:
     for name in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
     con.execute("DROP MACRO IF EXISTS temp.main._m_pct")
+    con.execute("DROP MACRO TABLE IF EXISTS temp.main._m_financial_years")
 
 
 def _order_keys(df: pd.DataFrame) -> pd.DataFrame:

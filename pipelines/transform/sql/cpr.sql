@@ -69,23 +69,9 @@ in_period AS MATERIALIZED (
     WHERE registration_date BETWEEN $period_start AND $period_end
 ),
 
--- Financial years starting at least 12 months after the earliest registration in the extract, up
--- to the one containing period_end (cut at period_end), as for re-referrals.
+-- Financial years starting at least 12 months after the earliest registration in the extract (macros.sql).
 financial_years AS (
-    SELECT
-        make_date(y, 4, 1) AS fy_start,
-        least(make_date(y + 1, 3, 31), CAST($period_end AS DATE)) AS fy_end,
-        y || '-' || lpad(CAST((y + 1) % 100 AS VARCHAR), 2, '0') AS label
-    FROM (
-        SELECT CAST(min(registration_date) + INTERVAL 12 MONTH AS DATE) AS first_eligible
-        FROM registrations
-    ) AS b,
-    range(
-        CAST(year(b.first_eligible) AS BIGINT)
-            + CASE WHEN b.first_eligible > make_date(year(b.first_eligible), 4, 1) THEN 1 ELSE 0 END,
-        CAST(year(CAST($period_end AS DATE)) AS BIGINT)
-            - CASE WHEN month(CAST($period_end AS DATE)) < 4 THEN 1 ELSE 0 END + 1
-    ) AS t (y)
+    SELECT * FROM _m_financial_years((SELECT min(registration_date) FROM registrations), $period_end)
 ),
 
 by_year AS (
