@@ -21,8 +21,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", dest="out_dir", help="folder for pages and metrics files")
     p.add_argument("--db", dest="db_path", help="DuckDB warehouse file")
     p.add_argument("--dq-dir", dest="dq_dir", help="folder for the data quality report")
-    p.add_argument("--threshold", dest="suppression_threshold", type=int,
-                   help="suppress counts from 1 to this value in public outputs (default 4)")
+    p.add_argument(
+        "--threshold",
+        dest="suppression_threshold",
+        type=int,
+        help="suppress counts from 1 to this value in public outputs (default 4)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         _run_options(verbs.add_parser(name, help=text, description=text))
 
-    s = verbs.add_parser("sample", help="generate synthetic extracts (the shipped sample by default)")
+    s = verbs.add_parser(
+        "sample", help="generate synthetic extracts (the shipped sample by default)"
+    )
     s.add_argument("--out", default=str(ROOT / "data" / "raw" / "sample"), help="folder to write")
     s.add_argument("--seed", type=int, default=None, help="random seed (default from calibration)")
-    s.add_argument("--scale", type=float, default=1.0, help="size relative to the sample (100 = national)")
+    s.add_argument(
+        "--scale", type=float, default=1.0, help="size relative to the sample (100 = national)"
+    )
     s.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    s.add_argument("--messy", action="store_true",
-                   help="write the variants real exports have (BOM, cp1252, label headers, ...)")
+    s.add_argument(
+        "--messy",
+        action="store_true",
+        help="write the variants real exports have (BOM, cp1252, label headers, ...)",
+    )
 
     b = verbs.add_parser("bench", help="time the pipeline on national-scale data")
     b.add_argument("--scale", type=float, default=100.0)
@@ -63,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nERROR: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\nStopped. Nothing was swapped in: the previous outputs are as they were.", file=sys.stderr)
+        print(
+            "\nStopped. Nothing was swapped in: the previous outputs are as they were.",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -73,15 +87,26 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pipelines.config import load_config
         from pipelines.run import run
 
-        overrides = {k: getattr(args, k) for k in
-                     ("raw_dir", "period_start", "period_end", "data_as_at", "out_dir", "db_path",
-                      "dq_dir", "suppression_threshold")}
+        overrides = {
+            k: getattr(args, k)
+            for k in (
+                "raw_dir",
+                "period_start",
+                "period_end",
+                "data_as_at",
+                "out_dir",
+                "db_path",
+                "dq_dir",
+                "suppression_threshold",
+            )
+        }
         return run(load_config(overrides), until=verb)
     if verb == "sample":
         from pipelines.generate import generate_sample
 
-        generate_sample(out_dir=args.out, seed=args.seed, scale=args.scale, fmt=args.format,
-                        messy=args.messy)
+        generate_sample(
+            out_dir=args.out, seed=args.seed, scale=args.scale, fmt=args.format, messy=args.messy
+        )
         return 0
     if verb == "bench":
         from pipelines.bench import bench

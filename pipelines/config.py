@@ -18,7 +18,7 @@ DEFAULTS_FILE = ROOT / "config" / "run.yaml"
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Everything a run needs to know; business functions take this (or parts of it) as arguments."""
+    """Everything a run needs to know; business functions take it (or parts) as arguments."""
 
     raw_dir: Path
     db_path: Path
@@ -61,7 +61,9 @@ def _path(value: Any) -> Path:
     return p if p.is_absolute() else ROOT / p
 
 
-def load_config(overrides: dict[str, Any] | None = None, defaults_file: Path = DEFAULTS_FILE) -> RunConfig:
+def load_config(
+    overrides: dict[str, Any] | None = None, defaults_file: Path = DEFAULTS_FILE
+) -> RunConfig:
     """Read ``config/run.yaml`` and apply overrides (``None`` values are ignored)."""
     with open(defaults_file, encoding="utf-8") as fh:
         raw: dict[str, Any] = yaml.safe_load(fh) or {}
@@ -78,7 +80,8 @@ def load_config(overrides: dict[str, Any] | None = None, defaults_file: Path = D
         raise PipelineError(f"period_end {end} is before period_start {start}: swap them.")
     if as_at < end:
         raise PipelineError(
-            f"data_as_at {as_at} is before period_end {end}: the extract must be taken after the period."
+            f"data_as_at {as_at} is before period_end {end}: "
+            "the extract must be taken after the period."
         )
     try:
         threshold = int(raw["suppression_threshold"])

@@ -43,7 +43,7 @@ class Progress:
 
 
 def _swap_dir(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` (both folders), keeping ``target`` intact until the last step."""
+    """Replace folder ``target`` by ``new``, keeping ``target`` intact until the last step."""
     old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
     if target.exists():
         os.replace(target, old)
@@ -52,7 +52,7 @@ def _swap_dir(new: Path, target: Path) -> None:
 
 
 def run(config: RunConfig, until: str = "report") -> int:
-    """Run the stages up to ``until`` (``ingest``, ``validate`` or ``report``); return the exit code."""
+    """Run the stages up to ``until`` (ingest, validate or report); return the exit code."""
     import duckdb
 
     from pipelines.ingest import ingest
@@ -89,9 +89,9 @@ def run(config: RunConfig, until: str = "report") -> int:
         print(f"Data quality report: {dq_paths[0]}")
         if result.n_errors:
             raise ValidationFailed(
-                f"{result.n_errors} error(s) in the extracts: no report was written and the previous "
-                f"warehouse and reports are as they were.\nOpen the data quality report for every "
-                f"problem and how to fix it: {dq_paths[0]}"
+                f"{result.n_errors} error(s) in the extracts: no report was written and the "
+                "previous warehouse and reports are as they were.\nOpen the data quality report "
+                f"for every problem and how to fix it: {dq_paths[0]}"
             )
         os.replace(building, config.db_path)
         if until == "validate":
@@ -110,8 +110,10 @@ def run(config: RunConfig, until: str = "report") -> int:
                 with progress.step("Computing every figure"):
                     metrics = compute_metrics(con, config)
                     write_metrics(metrics, staging / "metrics.csv")
-                    write_metrics(suppress(metrics, config.suppression_threshold),
-                                  staging / "metrics_public.csv")
+                    write_metrics(
+                        suppress(metrics, config.suppression_threshold),
+                        staging / "metrics_public.csv",
+                    )
             finally:
                 con.close()
             for p in dq_paths:

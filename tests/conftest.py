@@ -1,4 +1,4 @@
-"""Shared pytest settings. Area-specific fixtures live beside their tests (tests/<area>_helpers.py)."""
+"""Shared pytest settings. Area fixtures live beside their tests (tests/<area>_helpers.py)."""
 
 import sys
 from pathlib import Path

@@ -153,7 +153,8 @@ def _calendar_range(con: duckdb.DuckDBPyConnection, config: RunConfig) -> tuple[
 def _setup(con: duckdb.DuckDBPyConnection, config: RunConfig) -> None:
     con.execute(read_sql("macros"))
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _m_source_groups (referral_source VARCHAR, source_group VARCHAR)"
+        "CREATE OR REPLACE TEMP TABLE _m_source_groups "
+        "(referral_source VARCHAR, source_group VARCHAR)"
     )
     groups = [(code, spec["group"]) for code, spec in code_lists()["referral_source"].items()]
     con.executemany("INSERT INTO _m_source_groups VALUES (?, ?)", groups)
