@@ -180,12 +180,13 @@ class StagedFile:
     notes: list[Note]
 
 
-def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
+def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile, numbered: bool = True) -> str:
     """A query giving the file as cleaned text: _row (Excel row number) and the contract columns.
 
     CSV: records DuckDB could not split (wrong number of fields, open quote) are skipped and
     logged in the temp table ``_rej``; _row is then the ordinal among the records read, and
-    ``_shift_rows`` corrects it afterwards.
+    ``_shift`` corrects it afterwards. With ``numbered=False`` a CSV's _row is left NULL, for the
+    caller to number from the table's rowid: ``row_number() OVER ()`` would serialise the scan.
     """
     spec = extracts()[source.extract]["columns"]
 
@@ -213,8 +214,9 @@ def _source_sql(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
         "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(source.headers))) + "}"
     )
     # row_number() OVER () streams in file order (insertion order is preserved).
+    row = "CAST(row_number() OVER () + 1 AS INTEGER)" if numbered else "CAST(NULL AS INTEGER)"
     return (
-        f"(SELECT CAST(row_number() OVER () + 1 AS INTEGER) AS _row, {select} "
+        f"(SELECT {row} AS _row, {select} "
         f"FROM read_csv({lit(str(path))}, columns = {columns}, header = true, auto_detect = false, "
         "delim = ',', quote = '\"', escape = '\"', ignore_errors = true, store_rejects = true, "
         "rejects_table = '_rej', rejects_scan = '_rej_scan'))"
@@ -258,16 +260,20 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     drop_temp(con, "_rej", "_rej_scan", "_rej_map", "_src", "_typed")
     source_sql = _source_sql(con, source)
 
-    typed, reasons, notes, detail = [], [], [], ["_row"]
+    # Each value is decoded once, in the inner query (as _t_<column>); the staging columns, the
+    # unreadable-row flag and the note flags all read that result instead of decoding again.
+    inner, typed, reasons, notes, detail = [], [], [], [], ["_row"]
     for column, s in spec.items():
         col = q(column)
         expr = typed_expr(column, s)
         if s["type"] in {"id", "record_id"}:
             expr = expr.replace(col, f"ing_id({col})")
-        typed.append(f"CAST({expr} AS {SQL_TYPES[s['type']]}) AS {col}")
+        decoded = q("_t_" + column)
+        inner.append(f"{expr} AS {decoded}")
+        typed.append(f"CAST({decoded} AS {SQL_TYPES[s['type']]}) AS {col}")
         detail.append(f"{expr} AS {col}")
         parts = _code_parts(col, s["codes"]) if s["type"] == "code_list" else None
-        reason = reason_expr(column, s, col, expr, parts)
+        reason = reason_expr(column, s, col, decoded, parts)
         if reason:
             reasons.append((column, reason))
             if s["type"] not in TEXT_TYPES:
@@ -277,13 +283,13 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
         if column in source.columns and s["type"] == "date":
             notes.append((column, "excel_serial_dates", f"ing_is_serial({col})"))
         elif column in source.columns and s["type"] == "code":
-            notes.append((column, "code_labels", f"coalesce({col} <> {expr}, FALSE)"))
+            notes.append((column, "code_labels", f"coalesce({col} <> {decoded}, FALSE)"))
     any_bad = " OR ".join(f"({r}) IS NOT NULL" for _, r in reasons) or "FALSE"
     flags = [f"{e} AS {q(f'_n{i}')}" for i, (_, _, e) in enumerate(notes)]
     sql = sql_template("stage.sql")
     for key, value in {
         "table": table,
-        "source": source_sql,
+        "source": f"(SELECT *, {', '.join(inner)} FROM {_source_sql(con, source, False)})",
         "file": lit(source.name),
         "typed_columns": ",\n    ".join(typed),
         "any_bad": any_bad,
@@ -294,6 +300,9 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
 
     malformed: list[tuple[int, str]] = []
     if source.format == "csv":
+        # The table holds the records in file order (insertion order is preserved), so its rowid
+        # is the record's ordinal: the header is row 1, the first record row 2.
+        con.execute(f"UPDATE {table} SET _row = CAST(rowid + 2 AS INTEGER)")
         malformed = [
             (int(line), str(kind))
             for line, kind in con.execute(
