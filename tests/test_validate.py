@@ -146,7 +146,7 @@ def build_warehouse(
     )
     con.execute(
         'CREATE TABLE set_aside (extract VARCHAR, file VARCHAR, "row" INTEGER, "column" VARCHAR, '
-        "value VARCHAR, reason_code VARCHAR, reason VARCHAR)"
+        "value VARCHAR, reason_code VARCHAR, reason VARCHAR, reference VARCHAR)"
     )
     con.execute(
         "CREATE TABLE ingest_notes (extract VARCHAR, file VARCHAR, note_code VARCHAR, "
@@ -154,7 +154,7 @@ def build_warehouse(
     )
     for s in set_aside:
         con.execute(
-            "INSERT INTO set_aside VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO set_aside VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 s["extract"],
                 f"{s['extract']}.csv",
@@ -163,6 +163,7 @@ def build_warehouse(
                 s.get("value"),
                 s["reason_code"],
                 s.get("reason", "could not be read"),
+                s.get("reference"),
             ],
         )
     for n in notes:

@@ -118,6 +118,7 @@ def test_bad_input_case(name: str, tmp_path: Path) -> None:
                     ("column", "Column"),
                     ("column_letter", "Column letter"),
                     ("value", "Value found"),
+                    ("reference", "Record reference"),
                 ]
                 if key in want
             )

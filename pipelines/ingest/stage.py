@@ -329,6 +329,10 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
             f"WHERE _row IN (SELECT _row FROM {table} WHERE _bad)"
         )
         con.execute(f"CREATE TEMP TABLE _typed AS SELECT {', '.join(detail)} FROM _src")
+        # The row's own record ID goes with it to the fix list (it leads back to the source
+        # system); never a pseudonymised ID.
+        key = [c for c in extracts()[extract].get("key") or [] if spec[c]["type"] == "record_id"]
+        reference = f"t.{q(key[0])}" if key else "NULL::VARCHAR"
         problems = []
         for order, (column, _) in enumerate(reasons):
             s = spec[column]
@@ -338,8 +342,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
             shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
             problems.append(
                 f'SELECT _row, {order} AS _ord, {lit(column)} AS "column", {value} AS value, '
-                f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason "
-                f"FROM _typed t WHERE ({reason}) IS NOT NULL"
+                f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason, "
+                f"{reference} AS reference FROM _typed t WHERE ({reason}) IS NOT NULL"
             )
         sql = sql_template("set_aside.sql").replace(
             "{problems}", "\n    UNION ALL\n    ".join(problems)
@@ -357,7 +361,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
             kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again."
         )
         con.execute(
-            "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?)",
+            "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?, NULL)",
             [extract, source.name, line, reason],
         )
     for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:

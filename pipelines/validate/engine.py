@@ -250,10 +250,11 @@ def check_set_aside(
     fallback = next((r.code for r in aside if "*" in r.reasons), None)
     by_reason = {reason: r.code for r in aside for reason in r.reasons if reason != "*"}
     query = (
-        'SELECT extract, file, "row", "column", value, reason_code, reason FROM set_aside '
-        'ORDER BY extract, file, "row", "column"'
+        'SELECT extract, file, "row", "column", value, reason_code, reason, reference '
+        'FROM set_aside ORDER BY extract, file, "row", "column"'
     )
-    for extract, file, row, column, value, reason_code, reason in con.execute(query).fetchall():
+    rows = con.execute(query).fetchall()
+    for extract, file, row, column, value, reason_code, reason, reference in rows:
         code = by_reason.get(str(reason_code).upper(), fallback)
         if code is None:
             continue
@@ -264,6 +265,7 @@ def check_set_aside(
             row=row,
             column=column,
             value=value,
+            reference=reference,
             detail=f"Ingest: {reason}" if reason else None,
         )
 

@@ -1,7 +1,7 @@
 -- Rows of one file that could not be read, one set_aside row per source row: the first problem
 -- in contract order, with the other columns at fault named in the reason.
 -- Placeholders: {source}, {problems} (one SELECT per column: _row, _ord, column, value,
--- reason_code, reason). Parameters: $extract, $file.
+-- reason_code, reason, reference). Parameters: $extract, $file.
 INSERT INTO _set_aside
 WITH problems AS (
     {problems}
@@ -13,7 +13,8 @@ per_row AS (
         list("column" ORDER BY _ord) AS columns,
         list(value ORDER BY _ord) AS "values",
         list(reason_code ORDER BY _ord) AS codes,
-        list(reason ORDER BY _ord) AS reasons
+        list(reason ORDER BY _ord) AS reasons,
+        any_value(reference) AS reference
     FROM problems
     GROUP BY _row
 )
@@ -29,6 +30,7 @@ SELECT
         WHEN len(columns) > 1
             THEN ' Other columns of this row that could not be read: ' || array_to_string(columns[2:], ', ') || '.'
         ELSE ''
-    END AS reason
+    END AS reason,
+    reference
 FROM per_row
 ORDER BY _row;

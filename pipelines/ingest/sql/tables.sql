@@ -22,7 +22,8 @@ CREATE TABLE set_aside (
     "column" VARCHAR,                 -- NULL when the whole row is malformed
     value VARCHAR,                    -- '<withheld>' for pseudonymised IDs and dates of birth
     reason_code VARCHAR NOT NULL,
-    reason VARCHAR NOT NULL
+    reason VARCHAR NOT NULL,
+    reference VARCHAR                 -- the row's own record ID (e.g. referral_id), when readable
 );
 
 CREATE TABLE ingest_notes (
