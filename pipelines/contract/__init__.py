@@ -1,6 +1,7 @@
-"""The extract contract as data: ``extracts.yaml`` (columns, types) and ``codes.yaml`` (code lists).
+"""The contract as data: ``extracts.yaml`` (columns, types), ``codes.yaml`` (code lists) and
+``metrics.yaml`` (the shape of metrics.csv).
 
-Loaded once and shared by ingestion, validation, the generator and the metrics layer.
+Loaded once and shared by ingestion, validation, the generator, the metrics layer and the pages.
 """
 
 from __future__ import annotations
@@ -12,21 +13,6 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-
-#: The columns of metrics.csv and metrics_public.csv, in order (METRICS.md, "metrics.csv").
-METRICS_COLUMNS = [
-    "analysis",
-    "measure",
-    "scope",
-    "breakdown",
-    "category",
-    "numerator",
-    "denominator",
-    "value",
-    "unit",
-    "period_start",
-    "period_end",
-]
 
 
 @functools.cache
@@ -42,6 +28,17 @@ def code_lists() -> dict[str, dict[str, Any]]:
     with open(HERE / "codes.yaml", encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
     return {name: {str(k): v for k, v in items.items()} for name, items in raw.items()}
+
+
+@functools.cache
+def metrics_shape() -> dict[str, Any]:
+    """metrics.yaml: columns, analyses -> measures, scopes, breakdowns, category orders."""
+    with open(HERE / "metrics.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+#: The columns of metrics.csv and metrics_public.csv, in order (METRICS.md, "metrics.csv").
+METRICS_COLUMNS: list[str] = metrics_shape()["columns"]
 
 
 def codes(name: str) -> list[str]:

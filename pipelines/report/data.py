@@ -18,25 +18,14 @@ from typing import Any
 import yaml
 
 from pipelines import ROOT
-from pipelines.contract import METRICS_COLUMNS, code_lists
+from pipelines.contract import METRICS_COLUMNS, code_lists, metrics_shape
 
 HERE = Path(__file__).resolve().parent
 WITHHELD = "c"
 NOT_APPLICABLE = "–"
 
-# breakdown -> code list of the extract contract (pipelines/contract/codes.yaml) that labels it
-_CODE_LISTS = {
-    "source_group": "source_group",
-    "age_band": "age_band",
-    "reason": "referral_reason",
-    "case_status": "case_status",
-    "primary_substance": "primary_substance",
-    "referral_type": "referral_type",
-    "domain": "dt_domain",
-    "outcome": "dat_outcome",
-    "category": "cpr_category",
-    "role": "workforce_role",
-}
+# breakdown -> code list of the extract contract that labels and orders it (contract/metrics.yaml)
+_CODE_LISTS = {b: c for b, c in metrics_shape()["categories"].items() if isinstance(c, str)}
 
 
 @dataclasses.dataclass(frozen=True)

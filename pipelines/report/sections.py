@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipelines.contract import metrics_shape
 from pipelines.report import page
 from pipelines.report.data import scope_label
 from pipelines.report.page import HTML, Context, charts
@@ -76,49 +77,8 @@ HEADLINES: dict[str, list[tuple[str, str, str, str]]] = {
     ],
 }
 
-#: Measures defined at the foot of each page.
-MEASURES = {
-    "referrals": ["received", "accepted"],
-    "distance_travelled": [
-        "families_served",
-        "escalated",
-        "paired",
-        "mean_risk_reduction",
-        "risk_reduced",
-        "domain_change",
-        "mean_start_risk",
-    ],
-    "re_referrals": [
-        "re_referral_12m",
-        "prior_referrals",
-        "outcome",
-        "decision_timely",
-        "lateral_checks",
-        "child_seen",
-        "rereferred_6m",
-        "rereferred_12m",
-    ],
-    "cpr": [
-        "registrations",
-        "re_registration",
-        "on_register",
-        "icpc_timely",
-        "core_group_timely",
-        "review_timely",
-    ],
-    "workforce": [
-        "posts",
-        "vacancy_rate",
-        "agency_cover",
-        "long_term_sick",
-        "caseload_mean",
-        "caseload_median",
-        "caseload_min",
-        "caseload_max",
-        "experience",
-        "turnover",
-    ],
-}
+#: Measures defined at the foot of each page, in the order of contract/metrics.yaml.
+MEASURES: dict[str, list[str]] = metrics_shape()["analyses"]
 
 
 def _cap(text: str) -> str:

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from pipelines.config import RunConfig
-from pipelines.contract import METRICS_COLUMNS, code_lists, codes
+from pipelines.contract import METRICS_COLUMNS, code_lists, codes, metrics_shape
 from pipelines.transform.calendar import build_calendar
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -27,83 +27,14 @@ ANALYSES: dict[str, tuple[str, ...]] = {
 }
 OPTIONAL_ANALYSES = {"workforce"}
 
-SCOPE_ORDER = ["DAT", "PREVENTION", "FST", "IFST", "FASS", "IFSS", "CPR", "WORKFORCE"]
-
-#: Measures in the order METRICS.md lists them.
-MEASURE_ORDER = [
-    "received",
-    "accepted",
-    "families_served",
-    "escalated",
-    "paired",
-    "mean_risk_reduction",
-    "risk_reduced",
-    "domain_change",
-    "mean_start_risk",
-    "re_referral_12m",
-    "prior_referrals",
-    "outcome",
-    "decision_timely",
-    "lateral_checks",
-    "child_seen",
-    "rereferred_6m",
-    "rereferred_12m",
-    "registrations",
-    "re_registration",
-    "on_register",
-    "icpc_timely",
-    "core_group_timely",
-    "review_timely",
-    "posts",
-    "vacancy_rate",
-    "agency_cover",
-    "long_term_sick",
-    "caseload_mean",
-    "caseload_median",
-    "caseload_min",
-    "caseload_max",
-    "experience",
-    "turnover",
-]
-
-BREAKDOWN_ORDER = [
-    "total",
-    "source_group",
-    "age_band",
-    "reason",
-    "case_status",
-    "primary_substance",
-    "referral_type",
-    "domain",
-    "quarter",
-    "financial_year",
-    "count_band",
-    "outcome",
-    "category",
-    "time_since_deregistration",
-    "team",
-    "role",
-    "band",
-]
-
-#: Category order per breakdown: a contract code list (by name) or a fixed list. Breakdowns not
-#: named here (financial_year, quarter, team) sort by their key, which for years and quarters is
-#: chronological.
-CATEGORY_ORDER: dict[str, str | list[str]] = {
-    "source_group": "source_group",
-    "age_band": "age_band",
-    "reason": "referral_reason",
-    "case_status": "case_status",
-    "primary_substance": "primary_substance",
-    "referral_type": "referral_type",
-    "domain": "dt_domain",
-    "outcome": "dat_outcome",
-    "category": "cpr_category",
-    "role": "workforce_role",
-    "count_band": ["0", "1", "2", "3-4", "5+"],
-    "time_since_deregistration": ["UNDER_12M", "12_TO_24M", "OVER_24M", "UNKNOWN"],
-    "band": ["UNDER_1Y", "1_TO_2Y", "OVER_2Y", "UNKNOWN"],
-}
+# Row order of metrics.csv: analyses, measures, scopes, breakdowns and categories in the order
+# pipelines/contract/metrics.yaml gives them (the order METRICS.md lists them).
+SHAPE = metrics_shape()
+SCOPE_ORDER: list[str] = SHAPE["scopes"]
+MEASURE_ORDER: list[str] = [m for measures in SHAPE["analyses"].values() for m in measures]
+BREAKDOWN_ORDER: list[str] = SHAPE["breakdowns"]
+#: Category order per breakdown: a contract code list (by name) or a fixed list.
+CATEGORY_ORDER: dict[str, str | list[str]] = SHAPE["categories"]
 
 #: TEMP tables made for one computation (the calendar ones by calendar.build_calendar).
 TEMP_TABLES = ("_m_source_groups", "_m_bank_holidays", "_m_calendar")
