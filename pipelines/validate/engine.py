@@ -240,15 +240,24 @@ def check_schema(
     return usable
 
 
+def _rules_by_ingest_code(
+    rules: dict[str, Rule], check: str, field: str
+) -> tuple[dict[str, str], str | None]:
+    """Ingest code -> rule code for the rules of one check (``set_aside`` reasons or ``note``
+    codes), and the rule listing ``*`` that takes any code no rule names."""
+    chosen = [r for r in rules.values() if r.check == check]
+    fallback = next((r.code for r in chosen if "*" in getattr(r, field)), None)
+    by_code = {c: r.code for r in chosen for c in getattr(r, field) if c != "*"}
+    return by_code, fallback
+
+
 def check_set_aside(
     con: Any, rules: dict[str, Rule], tables: dict[str, dict[str, str]], add: Collector
 ) -> None:
     """Every row ingest set aside is an error finding, under the rule for its reason."""
     if "set_aside" not in tables:
         return
-    aside = [r for r in rules.values() if r.check == "set_aside"]
-    fallback = next((r.code for r in aside if "*" in r.reasons), None)
-    by_reason = {reason: r.code for r in aside for reason in r.reasons if reason != "*"}
+    by_reason, fallback = _rules_by_ingest_code(rules, "set_aside", "reasons")
     query = (
         'SELECT extract, file, "row", "column", value, reason_code, reason, reference '
         'FROM set_aside ORDER BY extract, file, "row", "column"'
@@ -276,9 +285,7 @@ def check_notes(
     """Decisions ingest reported, as warnings or information."""
     if "ingest_notes" not in tables:
         return
-    noted = [r for r in rules.values() if r.check == "note"]
-    fallback = next((r.code for r in noted if "*" in r.notes), None)
-    by_code = {n: r.code for r in noted for n in r.notes if n != "*"}
+    by_code, fallback = _rules_by_ingest_code(rules, "note", "notes")
     query = (
         "SELECT extract, file, note_code, message FROM ingest_notes "
         "ORDER BY extract NULLS FIRST, file NULLS FIRST, note_code, message"
