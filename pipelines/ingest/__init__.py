@@ -39,6 +39,9 @@ class FileSummary:
     rows_loaded: int
     rows_set_aside: int
     columns_dropped: tuple[str, ...]
+    rows_blank: int = (
+        0  # blank lines skipped: rows_read = rows_loaded + rows_set_aside + rows_blank
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +61,7 @@ class IngestSummary:
 
     def describe(self) -> str:
         """A short terminal summary, one line per file."""
-        head = ("extract", "file", "read", "loaded", "set aside", "dropped", "encoding")
+        head = ("extract", "file", "read", "loaded", "set aside", "blank", "dropped", "encoding")
         rows = [head] + [
             (
                 f.extract,
@@ -66,13 +69,14 @@ class IngestSummary:
                 f"{f.rows_read:,}",
                 f"{f.rows_loaded:,}",
                 f"{f.rows_set_aside:,}",
+                f"{f.rows_blank:,}",
                 str(len(f.columns_dropped)),
                 f.encoding or f"xlsx ({f.sheet})",
             )
             for f in self.files
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        right = {2, 3, 4, 5}
+        right = {2, 3, 4, 5, 6}
         lines = [
             "  "
             + "  ".join(
@@ -116,10 +120,12 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
 
     from pipelines.contract import extracts
     from pipelines.ingest.keys import hmac_pads, load_or_create_key
+    from pipelines.ingest.records import BrokenRecords
     from pipelines.ingest.stage import (
         create_macros,
         curate,
         drop_temp,
+        lit,
         sql_template,
         stage_file,
     )
@@ -166,7 +172,7 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
                 "Check the folder is writable and that no other program has the file open."
             ) from None
         try:
-            con.execute(f"SET temp_directory = '{workdir.as_posix()}'")
+            con.execute(f"SET temp_directory = {lit(workdir.as_posix())}")
             con.execute("SET enable_progress_bar = false")  # run.py shows the progress
             create_macros(con, ipad, opad)
             con.execute(sql_template("tables.sql"))
@@ -175,8 +181,13 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
             version = _code_version()
             summaries = []
             all_notes = list(notes)
+            broken: list[str] = []
             for source in sources:
-                staged = stage_file(con, source)
+                try:
+                    staged = stage_file(con, source, workdir)
+                except BrokenRecords as exc:
+                    broken.append(str(exc))  # every broken file is reported, then the run stops
+                    continue
                 all_notes.extend(source.notes)
                 all_notes.extend(staged.notes)
                 summaries.append(
@@ -190,10 +201,11 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
                         staged.rows_loaded,
                         staged.rows_set_aside,
                         tuple(source.dropped),
+                        staged.rows_blank,
                     )
                 )
                 con.execute(
-                    "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         run_id,
                         source.extract,
@@ -204,12 +216,18 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
                         staged.rows_read,
                         staged.rows_loaded,
                         staged.rows_set_aside,
+                        staged.rows_blank,
                         ", ".join(source.dropped),
                         loaded_at,
                         version,
                     ],
                 )
                 curate(con, source.extract)
+            if broken:
+                raise PipelineError(
+                    f"The extracts in {raw_dir} cannot be loaded ({len(broken)} problem(s)); "
+                    "nothing was loaded:\n" + "\n".join(f"  - {p}" for p in broken)
+                )
             con.execute('INSERT INTO set_aside SELECT * FROM _set_aside ORDER BY file, "row"')
             order = {name: i for i, name in enumerate(extracts())}
             all_notes.sort(key=lambda n: (order.get(n.extract or "", len(order)), n.file or ""))
@@ -218,7 +236,9 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
                     "INSERT INTO ingest_notes VALUES (?, ?, ?, ?)",
                     [[n.extract, n.file, n.note_code, n.message] for n in all_notes],
                 )
-            drop_temp(con, "_src", "_typed", "_set_aside", "_rej_map", "_rej", "_rej_scan")
+            drop_temp(
+                con, "_src", "_typed", "_set_aside", "_rej_map", "_line_map", "_rej", "_rej_scan"
+            )
             con.execute("CHECKPOINT")
         finally:
             con.close()

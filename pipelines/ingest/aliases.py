@@ -101,3 +101,23 @@ def yes_no_values() -> tuple[list[str], list[str]]:
     """Upper-case forms read as yes and as no."""
     data = aliases()["yes_no"]
     return [str(v).upper() for v in data["yes"]], [str(v).upper() for v in data["no"]]
+
+
+def looks_like_value(header: str) -> bool:
+    """A header that could be a cell value (a digit, a date, an e-mail, long text).
+
+    Such a header is never printed: when the header line is missing, the first record is read
+    as the header, and its cells are children's IDs and dates of birth.
+    """
+    text = str(header).strip()
+    return bool(re.search(r"[\d@]", text)) or len(text) > 40
+
+
+def shown_header(header: str) -> str:
+    """A header as a message may show it: quoted, or withheld when it looks like a value."""
+    text = str(header).replace("\ufeff", "").strip()
+    if not text:
+        return "(no header)"
+    if looks_like_value(text):
+        return "(a header that looks like a value, not shown)"
+    return repr(text)

@@ -12,11 +12,13 @@ import datetime as dt
 import difflib
 import hashlib
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 from pipelines.contract import extracts
-from pipelines.ingest.aliases import header_lookup, norm_header
+from pipelines.ingest import records
+from pipelines.ingest.aliases import header_lookup, looks_like_value, norm_header, shown_header
 
 FORMATS = (".csv", ".xlsx")
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
@@ -38,15 +40,23 @@ class SourceFile:
     path: Path
     format: str  # csv | xlsx
     sha256: str
-    encoding: str | None  # utf-8 | utf-8-bom | windows-1252 | None (xlsx)
+    encoding: str | None  # utf-8 | utf-8-bom | windows-1252 | utf-16-le | utf-16-be | None
     headers: list[str]
     columns: dict[str, int]  # contract column -> position in the file
     dropped: list[str]  # headers outside the contract, as found
     notes: list[Note]
-    utf8_path: Path | None = None  # transcoded copy (Windows-1252 files)
+    utf8_path: Path | None = None  # the work copy DuckDB reads, when not the file itself
     sheet: str | None = None
     xlsx_rows: list[tuple[int, list[str | None]]] | None = None  # (Excel row, cells)
     has_data: bool = True
+    # CSV only (records.py): the delimiter, the file's physical lines, the line the header is on,
+    # the blank lines after it (left out of the work copy, counted) and footer lines at the end.
+    delimiter: str = ","
+    line_count: int = 0
+    header_line: int = 1
+    blank_lines: list[int] = dataclasses.field(default_factory=list)
+    footer_lines: dict[int, str] = dataclasses.field(default_factory=dict)
+    rows_blank: int = 0  # blank lines (CSV) or rows (xlsx) skipped and counted
 
     @property
     def name(self) -> str:
@@ -133,7 +143,11 @@ def discover(raw_dir: Path) -> tuple[dict[str, Path], list[Note], Problems]:
 def _map_headers(
     extract: str, file: str, headers: list[str], problems: Problems, notes: list[Note]
 ) -> tuple[dict[str, int], list[str]]:
-    """Contract column -> position, and the headers dropped."""
+    """Contract column -> position, and the headers dropped.
+
+    Messages show column names, never cell values: when the header line is missing, the first
+    record is read as the header, so a header that looks like a value is never printed.
+    """
     lookup = header_lookup(extract)
     spec = extracts()[extract]["columns"]
     columns: dict[str, int] = {}
@@ -142,7 +156,9 @@ def _map_headers(
         key = norm_header(header)
         column = lookup.get(key)
         if column is None:
-            if key or True:
+            if looks_like_value(header):
+                dropped.append(f"(column {i + 1}: its header looks like a value, not shown)")
+            else:
                 dropped.append(header.strip() or f"(column {i + 1}, no header)")
             continue
         if column in columns:
@@ -158,8 +174,18 @@ def _map_headers(
             )
     missing = [c for c in spec if c not in columns]
     required = [c for c in missing if spec[c].get("required")]
-    for column in required:
-        found = [h for h in headers if norm_header(h) and h.strip() not in ()]
+    valuelike = sum(1 for h in headers if looks_like_value(h))
+    looks_like_data = bool(required) and (not columns or valuelike * 3 >= len(headers))
+    if looks_like_data:
+        expected = ", ".join(list(spec)[:4])
+        problems.append(
+            f"{file}: the first line looks like data, not a header: "
+            f"{len(columns)} of its {len(headers)} fields are column names of the {extract} "
+            f"extract and {valuelike} look like values (not shown). Add the header line (the "
+            f"column names: {expected}, ...) as the first line, or export again with headers."
+        )
+    for column in [] if looks_like_data else required:
+        found = [h for h in headers if norm_header(h) and not looks_like_value(h)]
         close = difflib.get_close_matches(
             norm_header(column), [norm_header(h) for h in found], n=1, cutoff=0.6
         )
@@ -172,11 +198,11 @@ def _map_headers(
             )
         problems.append(
             f"{file}: required column {column} is missing. Columns found: "
-            f"{', '.join(repr(h.strip()) for h in headers)}.{hint} Add the column to the export "
+            f"{', '.join(shown_header(h) for h in headers)}.{hint} Add the column to the export "
             "(or its header to pipelines/contract/aliases.yaml if it has another name)."
         )
     for column in missing:
-        if column not in required:
+        if not spec[column].get("required"):
             notes.append(
                 Note(
                     extract,
@@ -197,13 +223,35 @@ def _map_headers(
     return columns, dropped
 
 
+_ENCODING_NOTES = {
+    "utf-8-bom": "UTF-8 with a byte order mark (BOM): read as UTF-8.",
+    "windows-1252": "Not UTF-8: read as Windows-1252 (Excel 'CSV' on Windows).",
+    "utf-16-le": "UTF-16 (little-endian, with a byte order mark): read as UTF-16",
+    "utf-16-be": "UTF-16 (big-endian, with a byte order mark): read as UTF-16",
+}
+
+
 def _decode(path: Path, data: bytes, problems: Problems) -> tuple[str | None, str | None]:
-    """(text, encoding) of a CSV file, or (None, None) with a problem recorded."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+    """(text, encoding) of a CSV file, or (None, None) with a problem recorded.
+
+    UTF-16 with a byte order mark (Excel's 'Unicode Text') is read; UTF-16 without one cannot be
+    told from a binary file and is refused.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not data.startswith(b"\xff\xfe\x00\x00"):
+        encoding = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+        try:
+            return data[2:].decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            problems.append(
+                f"{path.name}: starts with a UTF-16 mark but byte {exc.start + 2} is not UTF-16. "
+                "Save it again from Excel as 'CSV UTF-8 (Comma delimited)'."
+            )
+            return None, None
+    if b"\x00" in data[:4096]:
         kind = (
             "an Excel workbook with a .csv name"
             if data.startswith(b"PK\x03\x04")
-            else ("UTF-16 ('Unicode text') or a binary file")
+            else "a binary file, or UTF-16 text without a byte order mark"
         )
         problems.append(
             f"{path.name}: cannot be read as CSV: it is {kind}. Save it from Excel as "
@@ -233,6 +281,19 @@ def _decode(path: Path, data: bytes, problems: Problems) -> tuple[str | None, st
         return None, None
 
 
+def read_text(path: Path) -> tuple[str, str]:
+    """The text of a CSV file that ``inspect`` accepted, decoded and with LF line ends."""
+    text, _ = _decode(path, path.read_bytes(), Problems())
+    if text is None:  # the file changed since it was checked
+        raise OSError(f"{path.name} changed while it was being loaded")
+    return records.normalise_newlines(text)
+
+
+# Characters DuckDB would read as a pattern in a file name (it expands globs): such a file is read
+# through a work copy.
+_GLOB = re.compile(r"[*?\[\]{}]")
+
+
 def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) -> SourceFile | None:
     try:
         data = path.read_bytes()
@@ -248,46 +309,95 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
         return None
     text, encoding = _decode(path, data, problems)
     del data
-    if text is None:
+    if text is None or encoding is None:
         return None
-    reader = csv.reader(io.StringIO(text[:1_000_000], newline=""))
-    headers = next(reader, [])
+    text, endings = records.normalise_newlines(text)
+    if not text.strip():
+        problems.append(f"{path.name}: the file is empty. Export the {extract} extract again.")
+        return None
+    # Excel's 'Unicode Text' is UTF-16 with tabs between the columns.
+    first = text[: text.find("\n")] if "\n" in text else text
+    delimiter = (
+        "\t" if encoding.startswith("utf-16") and first.count("\t") > first.count(",") else ","
+    )
+    n_lines = records.line_count(text)
+    blanks = records.blank_lines(text, delimiter)
+    blank_set = set(blanks)
+    header_line = 1
+    while header_line in blank_set:
+        header_line += 1
+    pos = 0
+    for _ in range(header_line - 1):
+        pos = text.index("\n", pos) + 1
+    stop = text.find("\n", pos)
+    header_text = (text[pos:] if stop < 0 else text[pos:stop]).rstrip("\r")
+    if header_text.count('"') % 2:
+        problems.append(
+            f'{path.name}: line {header_line} (the header) has a quote (") that is not closed on '
+            "the line, so the header would run on into the records below. Remove the stray "
+            "quote from the header line and save the file again."
+        )
+        return None
+    csv.field_size_limit(2**31 - 1)
+    headers = next(csv.reader([header_text], delimiter=delimiter), [])
     notes: list[Note] = []
     if encoding != "utf-8":
+        message = _ENCODING_NOTES[encoding]
+        if encoding.startswith("utf-16"):
+            message += (
+                ", with tabs between the columns (Excel 'Unicode Text')."
+                if delimiter == "\t"
+                else ", with commas between the columns."
+            )
+        notes.append(Note(extract, path.name, "encoding", message))
+    if len(headers) == 1:
+        for delim, name in _DELIMITERS.items():
+            if delim != delimiter and delim in headers[0]:
+                problems.append(
+                    f"{path.name}: the columns are separated by {name}, not commas (line "
+                    f"{header_line}, the header, holds one field with {headers[0].count(delim)} "
+                    f"{name} in it). Save it from Excel as 'CSV UTF-8 (Comma delimited)'."
+                )
+                return None
+    after = [b for b in blanks if b > header_line]
+    footers = records.footer_lines(text, delimiter, len(headers), n_lines, header_line)
+    has_data = n_lines - header_line - len(after) - len(footers) > 0
+    if endings:
         notes.append(
             Note(
                 extract,
                 path.name,
-                "encoding",
-                {
-                    "utf-8-bom": "UTF-8 with a byte order mark (BOM): read as UTF-8.",
-                    "windows-1252": "Not UTF-8: read as Windows-1252 (Excel 'CSV' on Windows).",
-                }[encoding],
+                "line_endings",
+                f"Line endings were {endings}: each was read as the end of a line (the file "
+                "itself is unchanged).",
             )
         )
-    if len(headers) == 1:
-        for delim, name in _DELIMITERS.items():
-            if delim in headers[0]:
-                problems.append(
-                    f"{path.name}: the columns are separated by {name}, not commas (header: "
-                    f"'{headers[0][:80]}'). Save it from Excel as 'CSV UTF-8 (Comma delimited)'."
-                )
-                return None
-    has_data = False
-    try:
-        for record in reader:
-            if any(field.strip() for field in record):
-                has_data = True
-                break
-    except csv.Error:
-        has_data = True
-    if len(text) > 1_000_000:
-        has_data = True
+    if header_line > 1:
+        notes.append(
+            Note(
+                extract,
+                path.name,
+                "header_line",
+                f"The header is on line {header_line}: the lines above it are blank.",
+            )
+        )
+    if after:
+        shown = ", ".join(map(str, after[:10])) + (", ..." if len(after) > 10 else "")
+        notes.append(
+            Note(
+                extract,
+                path.name,
+                "blank_lines",
+                f"{len(after)} blank line(s) (empty, or only separators and spaces) skipped and "
+                f"counted as blank, not as rows: line(s) {shown}.",
+            )
+        )
     columns, dropped = _map_headers(extract, path.name, headers, problems, notes)
     utf8_path = None
-    if encoding == "windows-1252":
+    if encoding not in ("utf-8", "utf-8-bom") or endings or blanks or _GLOB.search(str(path)):
         utf8_path = workdir / f"{extract}.utf8.csv"
-        utf8_path.write_text(text, encoding="utf-8", newline="")
+        body = records.without_blank_lines(text, delimiter) if blanks else text
+        utf8_path.write_text(body, encoding="utf-8", newline="")
     return SourceFile(
         extract,
         path,
@@ -300,6 +410,12 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
         notes,
         utf8_path=utf8_path,
         has_data=has_data,
+        delimiter=delimiter,
+        line_count=n_lines,
+        header_line=header_line,
+        blank_lines=after,
+        footer_lines=footers,
+        rows_blank=len(after),
     )
 
 

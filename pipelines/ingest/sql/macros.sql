@@ -4,13 +4,19 @@
 -- from "unparseable" by looking at the cleaned value.
 --
 -- Placeholders filled from data by pipelines/ingest/stage.py: {yes_values}, {no_values},
--- {ipad_hex}, {opad_hex}.
+-- {ipad_hex}, {opad_hex}, {not_id_first}, {excel_errors}, {formula_test}.
 
 -- Blank (NULL, empty or only spaces) -> NULL, otherwise the trimmed text.
 CREATE OR REPLACE TEMP MACRO ing_clean(v) AS nullif(trim(v), '');
 
 -- IDs and record IDs: trimmed (already) and upper-cased before anything else.
 CREATE OR REPLACE TEMP MACRO ing_id(v) AS upper(v);
+
+-- An ID value that is not an ID: an Excel error value (#N/A, #REF!, ...) or a formula (=...), from
+-- aliases.yaml not_an_id. The first-character test keeps the common case to one comparison.
+CREATE OR REPLACE TEMP MACRO ing_not_id(v) AS
+    v IS NOT NULL AND left(v, 1) IN ({not_id_first})
+    AND (upper(v) IN ({excel_errors}) OR {formula_test});
 
 -- Dates: ISO yyyy-mm-dd (a time part of midnight, as Excel and pandas write, is accepted);
 -- UK day-first dd/mm/yyyy (also with - or . separators; never month first, a 2-digit year is

@@ -6,10 +6,11 @@ CREATE TABLE load_log (
     file VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
     format VARCHAR NOT NULL,          -- csv | xlsx
-    encoding VARCHAR,                 -- utf-8 | utf-8-bom | windows-1252 | NULL for xlsx
-    rows_read INTEGER NOT NULL,       -- data rows in the file (header excluded)
+    encoding VARCHAR,                 -- utf-8 | utf-8-bom | windows-1252 | utf-16-le | -be | NULL
+    rows_read INTEGER NOT NULL,       -- records and blank lines after the header
     rows_loaded INTEGER NOT NULL,
-    rows_set_aside INTEGER NOT NULL,  -- rows_read = rows_loaded + rows_set_aside
+    rows_set_aside INTEGER NOT NULL,
+    rows_blank INTEGER NOT NULL,      -- blank lines skipped: rows_read = loaded + set aside + blank
     columns_dropped VARCHAR NOT NULL, -- headers outside the contract, comma-separated ('' if none)
     loaded_at TIMESTAMP NOT NULL,
     code_version VARCHAR NOT NULL
@@ -18,7 +19,7 @@ CREATE TABLE load_log (
 CREATE TABLE set_aside (
     extract VARCHAR NOT NULL,
     file VARCHAR NOT NULL,
-    "row" INTEGER NOT NULL,           -- Excel row number: header row 1, first data row 2
+    "row" INTEGER NOT NULL,           -- CSV: the physical line (header line 1); xlsx: Excel row
     "column" VARCHAR,                 -- NULL when the whole row is malformed
     value VARCHAR,                    -- '<withheld>' for pseudonymised IDs and dates of birth
     reason_code VARCHAR NOT NULL,
