@@ -141,7 +141,8 @@ def build_warehouse(
     con.execute(
         "CREATE TABLE load_log (run_id VARCHAR, extract VARCHAR, file VARCHAR, sha256 VARCHAR, "
         "format VARCHAR, encoding VARCHAR, rows_read INTEGER, rows_loaded INTEGER, "
-        "rows_set_aside INTEGER, columns_dropped VARCHAR, loaded_at TIMESTAMP, "
+        "rows_set_aside INTEGER, rows_blank INTEGER, columns_dropped VARCHAR, "
+        "loaded_at TIMESTAMP, "
         "code_version VARCHAR)"
     )
     con.execute(
@@ -198,10 +199,11 @@ def build_warehouse(
             "rows_read": len(rows) + n_aside,
             "rows_loaded": len(rows),
             "rows_set_aside": n_aside,
+            "rows_blank": 0,
         }
         counts.update((load_log_override or {}).get(extract, {}))
         con.execute(
-            "INSERT INTO load_log VALUES ('test', ?, ?, 'x', 'csv', 'utf-8', ?, ?, ?, '', "
+            "INSERT INTO load_log VALUES ('test', ?, ?, 'x', 'csv', 'utf-8', ?, ?, ?, ?, '', "
             "TIMESTAMP '2013-02-01 09:00:00', 'test')",
             [
                 extract,
@@ -209,6 +211,7 @@ def build_warehouse(
                 counts["rows_read"],
                 counts["rows_loaded"],
                 counts["rows_set_aside"],
+                counts["rows_blank"],
             ],
         )
     con.close()

@@ -37,12 +37,17 @@ def _files(con: Any, tables: dict[str, dict[str, str]]) -> pd.DataFrame:
     """Per-file row counts from the load log, with whether they reconcile."""
     if "load_log" not in tables:
         return pd.DataFrame(columns=FILE_COLUMNS)
+    # rows_blank: blank lines ingest skipped and counted (a warehouse from before it had none).
+    blank = "rows_blank" if "rows_blank" in tables["load_log"] else "0"
     df = con.execute(
         "SELECT extract, file, sum(rows_read)::BIGINT AS rows_read, "
-        "sum(rows_loaded)::BIGINT AS rows_loaded, sum(rows_set_aside)::BIGINT AS rows_set_aside "
+        "sum(rows_loaded)::BIGINT AS rows_loaded, sum(rows_set_aside)::BIGINT AS rows_set_aside, "
+        f"sum({blank})::BIGINT AS rows_blank "
         "FROM load_log GROUP BY extract, file ORDER BY extract, file"
     ).df()
-    df["reconciles"] = df["rows_read"] == df["rows_loaded"] + df["rows_set_aside"]
+    df["reconciles"] = (
+        df["rows_read"] == df["rows_loaded"] + df["rows_set_aside"] + df["rows_blank"]
+    )
     return df[FILE_COLUMNS]
 
 

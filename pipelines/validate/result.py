@@ -11,7 +11,15 @@ import pandas as pd
 from pipelines.contract import extracts
 from pipelines.validate.rules import Rule, text
 
-FILE_COLUMNS = ["extract", "file", "rows_read", "rows_loaded", "rows_set_aside", "reconciles"]
+FILE_COLUMNS = [
+    "extract",
+    "file",
+    "rows_read",
+    "rows_loaded",
+    "rows_set_aside",
+    "rows_blank",
+    "reconciles",
+]
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -26,7 +34,7 @@ class ValidationResult:
     severity (error | warning | info), message, how_to_fix, extract, reference (the source row's
     own record reference, e.g. the referral_id; never a pseudonymised ID).
     ``files``: one row per file loaded: extract, file, rows_read, rows_loaded, rows_set_aside,
-    reconciles.
+    rows_blank (blank lines skipped), reconciles (read = loaded + set aside + blank).
     """
 
     findings: pd.DataFrame
@@ -96,6 +104,11 @@ class ValidationResult:
                 f"  {_plural(int(self.files['rows_read'].sum()), 'row')} read, "
                 f"{int(self.files['rows_loaded'].sum()):,} loaded, "
                 f"{int(self.files['rows_set_aside'].sum()):,} set aside"
+                + (
+                    f", {int(self.files['rows_blank'].sum()):,} blank line(s) skipped"
+                    if self.files["rows_blank"].sum()
+                    else ""
+                )
                 + (f"; {int(bad.sum())} file(s) do not reconcile" if bad.any() else "")
             )
         table = self.by_rule()
@@ -114,7 +127,8 @@ class ValidationResult:
         """The data quality statement the committee pages carry (JSON-serialisable, no row detail).
 
         ``{"verdict", "data_as_at", "errors", "warnings", "summary", "extracts": [{"extract",
-        "grain", "delivered", "files", "rows_read", "rows_loaded", "rows_set_aside", "reconciles",
+        "grain", "delivered", "files", "rows_read", "rows_loaded", "rows_set_aside", "rows_blank",
+        "reconciles",
         "errors", "warnings", "warnings_summary": [plain-English lines]}]}``
         """
         out_extracts = []
@@ -140,6 +154,7 @@ class ValidationResult:
                     "rows_read": int(files["rows_read"].sum()),
                     "rows_loaded": int(files["rows_loaded"].sum()),
                     "rows_set_aside": int(files["rows_set_aside"].sum()),
+                    "rows_blank": int(files["rows_blank"].sum()),
                     "reconciles": bool(files["reconciles"].all()) if not files.empty else True,
                     "errors": int((mine["severity"] == "error").sum()),
                     "warnings": int(len(warnings)),

@@ -40,6 +40,11 @@ def _lookup(extract: str) -> dict[str, str]:
 
 def _csv_headers(path: Path) -> list[str]:
     data = path.read_bytes()[:65536]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (Excel 'Unicode Text', tabs)
+        text = data[:65534].decode("utf-16", errors="replace")
+        first = text.split("\n", 1)[0].rstrip("\r")
+        delimiter = "\t" if first.count("\t") > first.count(",") else ","
+        return next(csv.reader([first], delimiter=delimiter), [])
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
