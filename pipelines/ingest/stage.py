@@ -466,6 +466,12 @@ def _stage_once(
         any_bad=any_bad,
         note_flags="".join(f",\n    {f}" for f in flags),
     )
+    # The table's rowid is the record's position in the file, so rows must be written in file
+    # order. DuckDB keeps insertion order through scans and projections, but its in_clause
+    # optimizer turns a long IN list (the code lists) into a join, and rows then reach the table
+    # out of order once the file is read in parallel (at about 100,000 rows): every _row, and so
+    # every line in the fix list, would be wrong.
+    con.execute("SET disabled_optimizers = 'in_clause'")
     try:
         con.execute(sql).fetchall()
     except duckdb.Error as exc:
