@@ -411,19 +411,21 @@ def test_line_endings_normalised_only_when_mixed():
 
 def test_row_numbers_stay_true_when_a_large_file_is_read_in_parallel(tmp_path):
     # Over about 16 MB DuckDB reads a file in parallel; the rows must still reach staging in file
-    # order, since the table's rowid gives each record its line. Long values in a column outside
-    # the contract make the file large with few rows.
+    # order, since the table's rowid gives each record its line (the code columns once made a
+    # join that reordered them). Long values in a column outside the contract make the file
+    # large with few rows.
     pad = "x" * 1200
     n = 15_000
-    lines = ["review_id,registration_id,review_date,notes"]
+    lines = ["assessment_id,ifss_referral_id,assessment_date,stage,domain,risk_score,notes"]
     for i in range(2, n + 2):
-        lines.append(f"V{i},G1,{'bad' if i == n - 5 else '2012-07-20'},{pad}")
+        date = "bad" if i == n - 5 else "2012-05-12"
+        lines.append(f"A{i},I1,{date},START,PARENTING,5,{pad}")
     lines.insert(n - 100, "")  # a blank line near the end shifts the lines after it
-    raw = delivery(tmp_path, {"cpr_reviews.csv": "\n".join(lines) + "\n"})
+    raw = delivery(tmp_path, {"ifss_distance_travelled.csv": "\n".join(lines) + "\n"})
     summary, con = run_ingest(raw, tmp_path)
-    got = rows(con, "SELECT review_id, _row FROM stg_cpr_reviews")
+    got = rows(con, "SELECT assessment_id, _row FROM stg_ifss_distance_travelled")
     assert len(got) == n - 1
     wrong = [(v, r) for v, r in got if int(v[1:]) + (1 if int(v[1:]) > n - 100 else 0) != r]
     assert not wrong, wrong[:5]
-    assert rows(con, 'SELECT "row", reference FROM set_aside') == [(n - 4, f"V{n - 5}")]
-    assert summary.file("cpr_reviews").rows_blank == 1
+    assert rows(con, 'SELECT "row", reference FROM set_aside') == [(n - 4, f"A{n - 5}")]
+    assert summary.file("ifss_distance_travelled").rows_blank == 1
