@@ -217,13 +217,14 @@ def test_blank_lines_are_skipped_counted_and_rows_keep_their_line_numbers(tmp_pa
         (9, "referral_date", "invalid_date")
     ]
     f = summary.file("dat_referrals")
-    assert (f.rows_read, f.rows_loaded, f.rows_set_aside, f.rows_blank) == (9, 3, 1, 5)
+    # every line after line 1 is read: 11 lines, 4 records and 6 blank lines (one above the header)
+    assert (f.rows_read, f.rows_loaded, f.rows_set_aside, f.rows_blank) == (10, 3, 1, 6)
     log = rows(
         con,
         "SELECT rows_read, rows_loaded, rows_set_aside, rows_blank FROM load_log "
         "WHERE extract = 'dat_referrals'",
     )
-    assert log == [(9, 3, 1, 5)]
+    assert log == [(10, 3, 1, 6)]
     for read, loaded, aside, blank in rows(
         con, "SELECT rows_read, rows_loaded, rows_set_aside, rows_blank FROM load_log"
     ):

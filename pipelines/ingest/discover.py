@@ -415,7 +415,7 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
         header_line=header_line,
         blank_lines=after,
         footer_lines=footers,
-        rows_blank=len(after),
+        rows_blank=len(blanks),  # blank lines above the header too: read = lines - 1
     )
 
 

@@ -352,7 +352,7 @@ def stage_file(
                     f"records found, {run.records} read). Open the file in Excel, save it as "
                     "'CSV UTF-8 (Comma delimited)' and run again."
                 )
-            rows_blank = sum(1 for b in scan.blank if b > source.header_line)
+            rows_blank = len(scan.blank)
     if source.footer_lines:
         _set_aside_footers(con, source)
     table = q("stg_" + source.extract)
