@@ -364,6 +364,13 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
             "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?, NULL)",
             [extract, source.name, line, reason],
         )
+    # Rows the reader already set aside (workbook.py: a cell too large, a line break in an ID).
+    early = getattr(source, "rows_set_aside", None) or []
+    if early:
+        con.executemany(
+            "INSERT INTO _set_aside VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [[extract, source.name, *dataclasses.astuple(r)] for r in early],
+        )
     for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:
         con.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
 
@@ -371,13 +378,16 @@ def stage_file(con: duckdb.DuckDBPyConnection, source: SourceFile) -> StagedFile
     set_aside = con.execute(
         "SELECT count(*) FROM _set_aside WHERE file = ?", [source.name]
     ).fetchall()[0][0]
-    if loaded + set_aside != total + len(malformed):  # a bug, never the data's fault
+    if loaded + set_aside != total + len(malformed) + len(early):  # a bug, never the data's fault
         raise AssertionError(
             f"{source.name}: {loaded} loaded + {set_aside} set aside != "
-            f"{total + len(malformed)} read"
+            f"{total + len(malformed) + len(early)} read"
         )
     return StagedFile(
-        total + len(malformed), loaded, set_aside, _value_notes(source, notes, counts[2:])
+        total + len(malformed) + len(early),
+        loaded,
+        set_aside,
+        _value_notes(source, notes, counts[2:]),
     )
 
 
