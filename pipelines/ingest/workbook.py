@@ -569,7 +569,7 @@ def _extent(zf: zipfile.ZipFile, member: str, lim: Limits) -> _Extent:
     p = (root.group(1) + b":") if root.group(1) else b""
     c_open = b"<" + p + b"c "
     c_bare = b"<" + p + b"c>"
-    c_ref = re.compile(b"<" + re.escape(p) + rb'c r="([A-Z]{1,3})([0-9]{1,9})"([^>]*)>')
+    c_ref = re.compile(b"<" + re.escape(p) + rb'c r="([A-Za-z]{1,3})([0-9]{1,9})"[^>/]*(/?)>')
     other_prefix = re.compile(rb"<[\w.-]+:c[\s>/]") if not p else None
     carry = b""
     for chunk in _prepend(first, chunks):
@@ -589,28 +589,35 @@ def _extent(zf: zipfile.ZipFile, member: str, lim: Limits) -> _Extent:
             fresh = _Extent(rows=bytearray(lim.max_rows + 1), cols=bytearray(16384 + 1))
             return _extent_exact(_stream(zf, member, lim.max_sheet_mb * MB), fresh)
         found.shared_cells += buf.count(b't="s"') + buf.count(b"t='s'")
-        valued = [(c, r) for c, r, rest in matches if not rest.endswith(b"/")]
-        if not valued:
+        if not matches:
             continue
-        found.cells += len(valued)
-        for letters in {c for c, _ in valued}:
-            col = _column_index(letters)
+        letters, digits, slashes = zip(*matches, strict=True)
+        if b"/" in slashes:  # cells without a value (formatting only) are not read
+            letters = tuple(c for c, s in zip(letters, slashes, strict=True) if not s)
+            digits = tuple(r for r, s in zip(digits, slashes, strict=True) if not s)
+            if not letters:
+                continue
+        found.cells += len(letters)
+        for text in set(letters):
+            col = _column_index(text)
             if col > found.max_col:
                 found.max_col = col
-                r = next(r for c, r in valued if c == letters)
-                found.far_col_cell = letters.decode() + r.decode()
+                m = re.search(b"<" + re.escape(p) + b'c r="' + text + b'([0-9]+)"', buf)
+                found.far_col_cell = text.decode().upper() + (m.group(1).decode() if m else "")
             found.min_col = min(found.min_col, col)
             if col < len(found.cols):
                 found.cols[col] = 1
-        for digits in {r for _, r in valued}:
-            row = int(digits) - 1
-            if row > found.max_row:
-                found.max_row = row
-                c = next(c for c, r in valued if r == digits)
-                found.far_row_cell = c.decode() + digits.decode()
-            found.min_row = min(found.min_row, row)
-            if 0 <= row < len(found.rows):
-                found.rows[row] = 1
+        numbers = set(map(int, set(digits)))
+        top = max(numbers)
+        if top - 1 > found.max_row:
+            found.max_row = top - 1
+            m = re.search(b"<" + re.escape(p) + b'c r="([A-Za-z]+)' + str(top).encode() + b'"', buf)
+            found.far_row_cell = (m.group(1).decode().upper() if m else "") + str(top)
+        found.min_row = min(found.min_row, min(numbers) - 1)
+        rows = found.rows
+        for n in numbers:
+            if 0 < n <= len(rows):
+                rows[n - 1] = 1
     return found
 
 
