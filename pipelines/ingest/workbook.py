@@ -58,6 +58,9 @@ _MARKER = MARK + "too large:{}" + MARK
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
 # Line breaks (vertical tab and form feed are Word's line and page breaks).
 _BREAK = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
+_BREAKS = re.compile(_BREAK.pattern + "+")
+# Spaces and line breaks trimmed from the ends of a cleaned value.
+_ENDS = " \n\r\x85\u2028\u2029"
 # Anything a row's text must be looked at for, cell by cell (tab is the only control let pass).
 _SUSPECT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\ud800-\udfff\ue000]")
 
@@ -1112,12 +1115,13 @@ def _check_cells(
         cleaned, count = clean_text(text)
         if count:
             removed[column] = removed.get(column, 0) + count
+        cleaned = cleaned.strip(_ENDS)
         cells[pos] = cleaned if cleaned.strip() else None
-        if spec[column]["type"] in _NO_BREAK_TYPES and _BREAK.search(cleaned.strip()):
+        if spec[column]["type"] in _NO_BREAK_TYPES and _BREAK.search(cleaned):
             if _withheld(spec[column], column):
                 value, shown = "<withheld>", "(value withheld)"
             else:
-                value = _BREAK.sub(" | ", cleaned.strip())[:200]
+                value = _BREAKS.sub(" | ", cleaned)[:200]
                 shown = f"'{value}'"
             faults.append(
                 (
