@@ -347,7 +347,7 @@ def _workbook_parts(zf: zipfile.ZipFile, lim: Limits) -> tuple[list[_Sheet], str
         )
     rels = _rels(zf, found, lim)
     root = _xml(_read_part(zf, found, lim), found)
-    sheets = []
+    sheets: list[_Sheet] = []
     for el in root.iter():
         if _local(el.tag) != "sheet":
             continue
@@ -1092,7 +1092,7 @@ def _check_cells(
     key_pos: int | None,
 ) -> RowSetAside | None:
     """Clean the row's text cells in place; the row set aside when a value is not data."""
-    faults: list[tuple[str, str, str | None, str]] = []  # column, code, value, reason
+    faults: list[tuple[str, str, str, str]] = []  # column, code, value, reason
     for column, text in raw:
         pos = columns[column]
         n = _too_large(text)
@@ -1140,7 +1140,7 @@ def _check_cells(
     column, code, value, reason = faults[0]
     if len(faults) > 1:
         others = ", ".join(f[0] for f in faults[1:])
-        reason += f" Other columns of this row that could not be read: {others}."
+        reason = f"{reason} Other columns of this row that could not be read: {others}."
     reference = None
     if key_pos is not None and not any(f[0] == _key_column(columns, key_pos) for f in faults):
         ref = cells[key_pos]
