@@ -573,6 +573,9 @@ def _extent(zf: zipfile.ZipFile, member: str, lim: Limits) -> _Extent:
     c_open = b"<" + p + b"c "
     c_bare = b"<" + p + b"c>"
     c_ref = re.compile(b"<" + re.escape(p) + rb'c r="([A-Za-z]{1,3})([0-9]{1,9})"[^>/]*(/?)>')
+    c_digits = re.compile(b"<" + re.escape(p) + rb'c r="[A-Za-z]{1,3}([0-9]{1,9})"')
+    c_letters = re.compile(b"<" + re.escape(p) + rb'c r="([A-Za-z]{1,3})')
+    c_empty = re.compile(b"<" + re.escape(p) + rb"c [^>]*/>")
     other_prefix = re.compile(rb"<[\w.-]+:c[\s>/]") if not p else None
     carry = b""
     for chunk in _prepend(first, chunks):
@@ -582,24 +585,31 @@ def _extent(zf: zipfile.ZipFile, member: str, lim: Limits) -> _Extent:
             carry = b""
             continue
         buf, carry = buf[:cut], buf[cut:]
-        matches = c_ref.findall(buf)
+        digits: Any = c_digits.findall(buf)
         if (
-            len(matches) != buf.count(c_open)
+            len(digits) != buf.count(c_open)
             or c_bare in buf
-            or (other_prefix is not None and other_prefix.search(buf))
+            or (other_prefix is not None and b":c" in buf and other_prefix.search(buf))
         ):
             # Not the usual form: start again, tag by tag.
             fresh = _Extent(rows=bytearray(lim.max_rows + 1), cols=bytearray(16384 + 1))
             return _extent_exact(_stream(zf, member, lim.max_sheet_mb * MB), fresh)
         found.shared_cells += buf.count(b't="s"') + buf.count(b"t='s'")
-        if not matches:
+        if not digits:
             continue
-        letters, digits, slashes = zip(*matches, strict=True)
-        if b"/" in slashes:  # cells without a value (formatting only) are not read
-            letters = tuple(c for c, s in zip(letters, slashes, strict=True) if not s)
-            digits = tuple(r for r, s in zip(digits, slashes, strict=True) if not s)
-            if not letters:
+        if b"/>" in buf and c_empty.search(
+            buf
+        ):  # cells without a value (formatting only) are not read
+            every = c_ref.findall(buf)
+            if len(every) != len(digits):
+                fresh = _Extent(rows=bytearray(lim.max_rows + 1), cols=bytearray(16384 + 1))
+                return _extent_exact(_stream(zf, member, lim.max_sheet_mb * MB), fresh)
+            kept = [(c, r) for c, r, slash in every if not slash]
+            if not kept:
                 continue
+            letters, digits = zip(*kept, strict=True)
+        else:
+            letters = c_letters.findall(buf)
         found.cells += len(letters)
         for text in set(letters):
             col = _column_index(text)
