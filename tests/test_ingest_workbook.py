@@ -9,6 +9,7 @@ seconds; the others are written with openpyxl, as Excel users' workbooks are.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from pipelines.errors import PipelineError
-from pipelines.ingest.workbook import inspect_workbook, limits
+from pipelines.ingest.workbook import _CONTROL, inspect_workbook, limits
 from tests.ingest_helpers import DAT_HEADER, delivery, rows, run_ingest
 
 HEADER = DAT_HEADER.split(",")
@@ -514,3 +515,73 @@ def test_the_limits_are_data_with_a_reason_for_each():
             at -= 1
             block.append(lines[at])
         assert any(line.startswith("#") for line in block), field.name
+
+
+# --- any damage: a problem, never a traceback -----------------------------------------------------
+
+
+def _mutations(seed: int, parts: dict[str, bytes]) -> dict[str, bytes]:
+    """One random damage to one part of a workbook (seeded)."""
+    import random
+
+    rnd = random.Random(seed)
+    name = rnd.choice(sorted(parts))
+    data = bytearray(parts[name])
+    i = rnd.randrange(len(data))
+    j = min(len(data), i + rnd.randrange(1, 200))
+    kind = rnd.randrange(8)
+    if kind == 0:
+        del data[i:j]
+    elif kind == 1:
+        data[i:i] = data[i:j]
+    elif kind == 2:
+        data[i] = rnd.randrange(256)
+    elif kind == 3:
+        data[i:i] = rnd.choice([b"_x0001_", b"&#10;", b"\n", b"<", b">", b'"', b"&amp;"])
+    elif kind == 4:
+        data[i:i] = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    elif kind == 5:
+        numbers = list(re.finditer(rb"[0-9]+", data)) or [re.match(rb"", data)]
+        m = rnd.choice(numbers)
+        assert m is not None
+        data[m.start() : m.end()] = str(rnd.randrange(10**9)).encode()
+    elif kind == 6:
+        data = data[:i]
+    else:
+        data[i:i] = b'<c r="B2" t="s"><v>99999</v></c>'
+    return {**parts, name: bytes(data)}
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_a_damaged_workbook_is_a_problem_or_a_read_never_a_traceback(tmp_path, seed):
+    base = write_workbook(
+        tmp_path / "base.xlsx",
+        {
+            "Notes": sheet_xml([["Extract of 01/02/2013"]]),
+            "dat_referrals": sheet_xml(
+                [["DAT referrals"], HEADER]
+                + [dat_values(i, child_id=f"CHILD{i}") for i in range(1, 4)],
+                shared={"DAT1": 0, "IA": 1, "2A": 2},
+            ),
+        },
+        strings=["DAT1", "IA", "2A"],
+    )
+    with zipfile.ZipFile(base) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    path = tmp_path / "dat_referrals.xlsx"
+    if seed % 10 == 9:  # damage the zip itself
+        data = bytearray(base.read_bytes())
+        k = seed * 7919 % len(data)
+        path.write_bytes(bytes(data[:k]) if seed % 20 == 9 else bytes(data[:k]) + b"\0" + data[k:])
+    else:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in _mutations(seed, parts).items():
+                z.writestr(name, data)
+    source, problems, seconds = inspect(path)
+    assert seconds < 5
+    assert (source is None) == bool(problems)
+    for msg in problems:
+        assert msg.startswith("dat_referrals.xlsx: ") and "CHILD" not in msg
+    if source is not None:
+        for row, cells in source.xlsx_rows or []:
+            assert row >= 2 and all(c is None or not _CONTROL.search(c) for c in cells)

@@ -117,6 +117,15 @@ class WorkbookSource(SourceFile):
     header_row: int = 1
 
 
+def _safe(exc: BaseException) -> str:
+    """An error's type and message for a person, with anything that could be a cell value
+    (quoted text, codes mixing letters and digits, long numbers, dates) taken out."""
+    text = " ".join(str(exc).split())[:160]
+    text = re.sub(r"`(?!</?[\w:.-]+>`)[^`]*`|'[^']*'|\"[^\"]*\"", "(...)", text)
+    text = re.sub(r"\b(?=\w*[A-Za-z])(?=\w*\d)\w+|\d[\d/.:-]{3,}\d", "(...)", text)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class Refused(Exception):
     """The workbook cannot be read; the message (without the file name) says why and what to do."""
 
@@ -234,7 +243,7 @@ def _stream(zf: zipfile.ZipFile, member: str, limit: int) -> Iterator[bytes]:
         raise
     except RuntimeError as exc:  # zipfile: encrypted member
         raise Refused(
-            f"the part {member} is encrypted ({exc}). Remove the password (File > Info > "
+            f"the part {member} is encrypted ({_safe(exc)}). Remove the password (File > Info > "
             "Protect Workbook) and save it again."
         ) from None
     except NotImplementedError:
@@ -244,7 +253,7 @@ def _stream(zf: zipfile.ZipFile, member: str, limit: int) -> Iterator[bytes]:
         ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
         raise Refused(
-            f"the part {member} is damaged ({type(exc).__name__}: {str(exc)[:80]}). "
+            f"the part {member} is damaged ({_safe(exc)}). "
             "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
         ) from None
 
@@ -269,8 +278,8 @@ def _xml(data: bytes, member: str) -> ET.Element:
         return ET.fromstring(data)
     except ET.ParseError as exc:
         raise Refused(
-            f"the part {member} is not well-formed XML ({exc}). Open it in Excel and save it "
-            "again as .xlsx."
+            f"the part {member} is not well-formed XML ({_safe(exc)}). Open it in Excel and save "
+            "it again as .xlsx."
         ) from None
 
 
@@ -335,7 +344,10 @@ def _check_zip(zf: zipfile.ZipFile, lim: Limits) -> None:
 
 def _workbook_parts(zf: zipfile.ZipFile, lim: Limits) -> tuple[list[_Sheet], str | None]:
     """The sheets in workbook order (name, XML part) and the shared strings part, if any."""
-    root_rels = _rels(zf, "", lim) if "_rels/.rels" in zf.namelist() else {}
+    try:  # the package's own relationships: calamine does without them, so may we
+        root_rels = _rels(zf, "", lim)
+    except Refused:
+        root_rels = {}
     wb_member = next(
         (t for typ, t in root_rels.values() if typ.endswith("/officeDocument")), "xl/workbook.xml"
     )
@@ -597,9 +609,9 @@ def _extent(zf: zipfile.ZipFile, member: str, lim: Limits) -> _Extent:
         found.shared_cells += buf.count(b't="s"') + buf.count(b"t='s'")
         if not digits:
             continue
-        if b"/>" in buf and c_empty.search(
-            buf
-        ):  # cells without a value (formatting only) are not read
+        letters: Any
+        # Cells without a value (formatting only) are not read by calamine: not counted.
+        if b"/>" in buf and c_empty.search(buf):
             every = c_ref.findall(buf)
             if len(every) != len(digits):
                 fresh = _Extent(rows=bytearray(lim.max_rows + 1), cols=bytearray(16384 + 1))
@@ -908,7 +920,7 @@ def _read(
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
         raise Refused(
-            f"is not a readable .xlsx workbook (a damaged zip package: {str(exc)[:80]}). Open it "
+            f"is not a readable .xlsx workbook (a damaged zip package: {_safe(exc)}). Open it "
             "in Excel and save it again as .xlsx, or export CSV UTF-8."
         ) from None
     with zf:
@@ -935,7 +947,7 @@ def _read(
             workbook = CalamineWorkbook.from_path(source_path)
         except Exception as exc:  # calamine's own error types for damaged workbooks
             raise Refused(
-                f"is not a readable .xlsx workbook ({type(exc).__name__}: {str(exc)[:120]}). "
+                f"is not a readable .xlsx workbook ({_safe(exc)}). "
                 "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
             ) from None
         empty: list[str] = []
@@ -994,7 +1006,7 @@ def _sheet_rows(workbook: Any, name: str) -> Iterator[list[Any]]:
             yield list(row)
     except Exception as exc:  # calamine's own error types for damaged sheets and cells
         raise Refused(
-            f"sheet '{name}' cannot be read ({type(exc).__name__}: {str(exc)[:120]}). Open it "
+            f"sheet '{name}' cannot be read ({_safe(exc)}). Open it "
             "in Excel and save it again as .xlsx, or export CSV UTF-8."
         ) from None
 
