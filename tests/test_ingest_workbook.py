@@ -19,6 +19,7 @@ import pytest
 
 from pipelines.errors import PipelineError
 from pipelines.ingest.workbook import _CONTROL, inspect_workbook, limits
+from pipelines.validate.sources import file_column_letters
 from tests.ingest_helpers import DAT_HEADER, delivery, rows, run_ingest
 
 HEADER = DAT_HEADER.split(",")
@@ -267,6 +268,10 @@ def test_a_shared_string_bomb_is_set_aside_in_seconds_never_copied(tmp_path):
     summary, con = run_ingest(raw, tmp_path)
     f = summary.file("dat_referrals")
     assert (f.rows_read, f.rows_loaded, f.rows_set_aside) == (6000, 0, 6000)
+    # The fix list's column letters read the workbook again, as safely.
+    started = time.perf_counter()
+    assert file_column_letters(raw, "dat_referrals", path.name)["team"] == "P"
+    assert time.perf_counter() - started < 5
     longest = rows(con, "SELECT max(length(value)), max(length(reason)) FROM set_aside")[0]
     assert max(longest) < 400
 
@@ -388,6 +393,8 @@ def test_title_lines_above_the_header_keep_excel_row_numbers(tmp_path):
     ]
     f = summary.file("dat_referrals")
     assert (f.sheet, f.rows_read, f.rows_loaded, f.columns_dropped) == ("Export", 3, 2, ())
+    letters = file_column_letters(raw, "dat_referrals", "DAT_referrals.xlsx")
+    assert (letters["referral_id"], letters["team"]) == ("B", "Q")
     (note,) = rows(con, "SELECT message FROM ingest_notes WHERE note_code = 'sheet'")
     assert "sheet 'Export'" in note[0] and "header in row 4" in note[0] and "title" in note[0]
 
@@ -585,3 +592,16 @@ def test_a_damaged_workbook_is_a_problem_or_a_read_never_a_traceback(tmp_path, s
     if source is not None:
         for row, cells in source.xlsx_rows or []:
             assert row >= 2 and all(c is None or not _CONTROL.search(c) for c in cells)
+
+
+def test_a_table_that_starts_below_and_right_of_a1_keeps_its_cells(tmp_path):
+    """Nothing in column A or rows 1-2: calamine's range starts at C3, Excel's numbers stay."""
+    table = [[], [], [None, None, *HEADER], [None, None, *dat_values(1)]]
+    path = _openpyxl_workbook(tmp_path / "dat_referrals.xlsx", {"Sheet1": table})
+    source, problems, _ = inspect(path)
+    assert problems == [] and source is not None
+    assert (source.header_row, source.first_column) == (3, 2)
+    ((row, cells),) = source.xlsx_rows or []
+    assert row == 4 and cells[source.columns["referral_id"]] == "R1"
+    assert cells[source.columns["team"]] == "DAT1"
+    assert file_column_letters(tmp_path, "dat_referrals", path.name)["referral_id"] == "C"

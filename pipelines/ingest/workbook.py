@@ -115,6 +115,7 @@ class WorkbookSource(SourceFile):
 
     rows_set_aside: list[RowSetAside] = dataclasses.field(default_factory=list)
     header_row: int = 1
+    first_column: int = 0  # Excel column (0-based) of headers[0]: columns[c] + first_column
 
 
 def _safe(exc: BaseException) -> str:
@@ -886,6 +887,26 @@ def inspect_workbook(
             Path(name).unlink(missing_ok=True)
 
 
+def workbook_header(path: Path, extract: str) -> tuple[int, list[str]] | None:
+    """(Excel column of the first header, headers) of the sheet ingest reads, or None.
+
+    For the fix list's column letters: the same checks and header search as ``inspect_workbook``
+    (so a workbook that could exhaust memory is never opened), without reading the rows.
+    """
+    copies: list[str] = []
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+        source = _read(extract, path, size, magic, Problems(), limits(), copies, True)
+    except (Refused, OSError):
+        return None
+    finally:
+        for name in copies:
+            Path(name).unlink(missing_ok=True)
+    return (source.first_column, source.headers) if source is not None else None
+
+
 def _read(
     extract: str,
     path: Path,
@@ -894,6 +915,7 @@ def _read(
     problems: Problems,
     lim: Limits,
     copies: list[str],
+    header_only: bool = False,
 ) -> WorkbookSource | None:
     from python_calamine import CalamineWorkbook
 
@@ -954,7 +976,7 @@ def _read(
         pasted: str | None = None
         for sheet in order:
             _check_sheet(zf, sheet, lim, shared)
-            rows_iter = _sheet_rows(workbook, sheet.name)
+            start_col, rows_iter = _open_sheet(workbook, sheet.name)
             head: list[list[Any]] = []
             filled = 0
             for row in rows_iter:
@@ -969,9 +991,14 @@ def _read(
             if found is None:
                 pasted = pasted or _pasted_as_text(extract, head, lim)
                 continue
-            return _rows(
+            if header_only:  # the rows are not read
+                head, rows_iter = head[: found[0] + 1], iter(())
+            source = _rows(
                 extract, path, sheet.name, len(sheets), head, found, rows_iter, problems, lim
             )
+            if source is not None:
+                source.first_column = start_col + next((i for i, t in enumerate(found[1]) if t), 0)
+            return source
         names = ", ".join(f"'{s.name}'" for s in worksheets)
         if len(empty) == len(worksheets):
             what = f"sheet {names} is" if len(worksheets) == 1 else f"all its sheets ({names}) are"
@@ -993,22 +1020,34 @@ def _read(
         )
 
 
-def _sheet_rows(workbook: Any, name: str) -> Iterator[list[Any]]:
-    """The rows of a sheet from row 1 (calamine pads the rows above its first cell; its columns
-    start at the first column with a value), any calamine error as ``Refused``."""
+def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
+    """The sheet's first column with a value (0-based) and its rows from row 1 (calamine pads
+    the rows above its first cell, not the columns left of it); calamine errors as ``Refused``."""
+
+    def refused(exc: Exception) -> Refused:
+        return Refused(
+            f"sheet '{name}' cannot be read ({_safe(exc)}). Open it in Excel and save it again "
+            "as .xlsx, or export CSV UTF-8."
+        )
+
     try:
-        rows = iter(workbook.get_sheet_by_name(name).iter_rows())
+        sheet = workbook.get_sheet_by_name(name)
+        start = sheet.start
+        rows = iter(sheet.iter_rows())
+    except Exception as exc:  # calamine's own error types for damaged sheets
+        raise refused(exc) from None
+
+    def iterate() -> Iterator[list[Any]]:
         while True:
             try:
                 row = next(rows)
             except StopIteration:
                 return
+            except Exception as exc:  # a cell calamine could not convert
+                raise refused(exc) from None
             yield list(row)
-    except Exception as exc:  # calamine's own error types for damaged sheets and cells
-        raise Refused(
-            f"sheet '{name}' cannot be read ({_safe(exc)}). Open it "
-            "in Excel and save it again as .xlsx, or export CSV UTF-8."
-        ) from None
+
+    return (int(start[1]) if start else 0), iterate()
 
 
 def _rows(
