@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime as dt
 import difflib
 import hashlib
 import io
 import re
 from pathlib import Path
-from typing import Any
 
 from pipelines.contract import extracts
 from pipelines.ingest import records
@@ -419,89 +417,11 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
     )
 
 
-def _cell(value: Any) -> str | None:
-    """An Excel cell as the text a CSV export would hold (dates ISO, whole numbers without .0)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
-    return text if text.strip() else None
-
-
 def _inspect_xlsx(extract: str, path: Path, problems: Problems) -> SourceFile | None:
-    from python_calamine import CalamineWorkbook
+    """A workbook, checked and read by ``workbook.py`` (bounded work, header below title lines)."""
+    from pipelines.ingest.workbook import inspect_workbook  # imports this module: import here
 
-    try:
-        data = path.read_bytes()
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = list(workbook.sheet_names)
-        wanted = {norm_header(extract), norm_header(extracts()[extract]["prefix"])}
-        sheet_name = next(
-            (n for n in names if norm_header(n) in wanted), names[0] if names else None
-        )
-        if sheet_name is None:
-            raise ValueError("no sheets")
-        rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-    except OSError as exc:
-        problems.append(
-            f"{path.name}: cannot be read ({exc.strerror}). Close it in Excel and check you "
-            "may read it."
-        )
-        return None
-    except Exception as exc:  # calamine raises its own error types for damaged workbooks
-        problems.append(
-            f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__}: {str(exc)[:120]}). "
-            "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
-        )
-        return None
-    sha = hashlib.sha256(data).hexdigest()
-    del data
-    cells = [[_cell(v) for v in row] for row in rows]
-    if not any(any(c is not None for c in row) for row in cells):
-        problems.append(
-            f"{path.name}: sheet '{sheet_name}' is empty. Export the {extract} extract again."
-        )
-        return None
-    headers = [c or "" for c in cells[0]]
-    while headers and not headers[-1]:
-        headers.pop()
-    if not headers:
-        problems.append(
-            f"{path.name}: sheet '{sheet_name}' row 1 is blank: the headers must be in row 1."
-        )
-        return None
-    notes = [Note(extract, path.name, "sheet", f"Read sheet '{sheet_name}' of {len(names)}.")]
-    if len(headers) == 1:
-        for delim, name in _DELIMITERS.items():
-            if delim in headers[0]:
-                problems.append(
-                    f"{path.name}: row 1 holds one cell with {name} in it ('{headers[0][:80]}'): "
-                    "the data were pasted as text. Split it into columns (Data > Text to Columns)."
-                )
-                return None
-    xlsx_rows = [(i + 2, row) for i, row in enumerate(cells[1:]) if any(c is not None for c in row)]
-    columns, dropped = _map_headers(extract, path.name, headers, problems, notes)
-    return SourceFile(
-        extract,
-        path,
-        "xlsx",
-        sha,
-        None,
-        headers,
-        columns,
-        dropped,
-        notes,
-        sheet=sheet_name,
-        xlsx_rows=xlsx_rows,
-        has_data=bool(xlsx_rows),
-    )
+    return inspect_workbook(extract, path, problems)
 
 
 def inspect(chosen: dict[str, Path], workdir: Path, problems: Problems) -> list[SourceFile]:

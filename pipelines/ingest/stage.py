@@ -549,9 +549,30 @@ def _stage_once(
             "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?, NULL)",
             [extract, source.name, records.physical_line(line_map, line), reason],
         )
+    # Rows the reader already set aside (workbook.py: a cell too large, a line break in an ID).
+    early = getattr(source, "rows_set_aside", None) or []
+    if early:  # thousands of rows: one Arrow table, not one INSERT each
+        import pyarrow as pa
+
+        con.register(
+            "_early",
+            pa.table(
+                {
+                    f.name: pa.array(
+                        [getattr(r, f.name) for r in early],
+                        pa.int32() if f.name == "row" else pa.string(),
+                    )
+                    for f in dataclasses.fields(early[0])
+                }
+            ),
+        )
+        con.execute(
+            f"INSERT INTO _set_aside SELECT {lit(extract)}, {lit(source.name)}, * FROM _early"
+        )
+        con.unregister("_early")
     for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:
         con.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
-    return _Pass(total + len(malformed), notes, tuple(counts[2:]))
+    return _Pass(total + len(malformed) + len(early), notes, tuple(counts[2:]))
 
 
 def _value_notes(

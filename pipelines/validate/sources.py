@@ -62,17 +62,15 @@ def _csv_headers(path: Path) -> list[str]:
 
 
 def _xlsx_headers(path: Path, extract: str) -> list[str]:
-    from python_calamine import CalamineWorkbook
+    """The header row of the sheet ingest read, from column A (title lines and other sheets
+    skipped as ingest skips them; a workbook that could exhaust memory is never opened)."""
+    from pipelines.ingest.workbook import workbook_header
 
-    workbook = CalamineWorkbook.from_path(str(path))
-    names = list(workbook.sheet_names)
-    wanted = {_norm(extract), _norm(extracts()[extract]["prefix"])}
-    sheet = next((n for n in names if _norm(n) in wanted), names[0] if names else None)
-    if sheet is None:
+    found = workbook_header(path, extract)
+    if found is None:
         return []
-    for row in workbook.get_sheet_by_name(sheet).iter_rows():
-        return ["" if v is None else str(v) for v in row]
-    return []
+    first_column, headers = found
+    return [""] * first_column + headers
 
 
 def file_column_letters(raw_dir: Path, extract: str, file: str) -> dict[str, str]:
