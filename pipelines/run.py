@@ -149,9 +149,15 @@ def check_places(config: RunConfig, until: str) -> None:
     problems = [
         f"{option}: {why}." for option, path, kind in places if (why := _place_problem(path, kind))
     ]
+    raw = config.raw_dir.resolve()
+    problems += [
+        f"{option}: {path} is inside the extracts folder {raw}, which is only ever read."
+        for option, path, _kind in places
+        if _inside(path, raw)
+    ]
     folders = [(o, p) for o, p, k in places if k == "dir"]
     guarded = [
-        ("the extracts folder", config.raw_dir.resolve()),
+        ("the extracts folder", raw),
         ("the pseudonymisation key", config.key_file.resolve()),
         ("the warehouse", db),
         ("the project folder", ROOT.resolve()),

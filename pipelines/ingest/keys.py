@@ -72,8 +72,9 @@ def read_key(key_file: Path, source: str = "") -> bytes:
                 else ", not all of them hexadecimal digits"
             )
         )
+        where = f"{key_file}" + (f" ({source})" if source else "")
         raise PipelineError(
-            f"The pseudonymisation key {key_file}{f' ({source})' if source else ''} is damaged: a key is {KEY_HEX_CHARS} "
+            f"The pseudonymisation key {where} is damaged: a key is {KEY_HEX_CHARS} "
             f"hexadecimal characters (0-9, a-f) on one line, and {what}. The run stopped before "
             "building anything; nothing was changed.\n"
             "  What to do: restore the key file from your backup (or set PIPELINES_KEY_FILE to "
@@ -120,6 +121,19 @@ def load_or_create_key(key_file: Path) -> bytes:
     if key_file.exists():
         return read_key(key_file)
     return create_key(key_file)
+
+
+def is_warehouse(db_path: Path) -> bool:
+    """A DuckDB database file is at ``db_path`` (its header's magic bytes, at offset 8, say so;
+    a damaged warehouse keeps them). Any other file there is not a warehouse built with a key:
+    it is replaced like one, but does not make a missing key an error."""
+    if not db_path.is_file():
+        return False
+    try:
+        with open(db_path, "rb") as fh:
+            return fh.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return True  # cannot tell: treat it as a warehouse, the safe side for the key check
 
 
 def read_fingerprint(db_path: Path) -> tuple[str | None, str | None]:
@@ -182,7 +196,7 @@ def check_key(
     where = f"{key_file}" + (f" ({source})" if source else "")
     try:
         key_exists = key_file.exists()
-        warehouse = db_path.is_file()
+        warehouse = is_warehouse(db_path)
     except OSError as exc:
         raise PipelineError(
             f"Cannot look for the pseudonymisation key {where}: {exc.strerror}."
