@@ -468,3 +468,50 @@ def test_debug_is_accepted_by_every_verb() -> None:
     parser = build_parser()
     for verb in ["report", "validate", "ingest", "sample", "bench", "lint", "clean"]:
         assert parser.parse_args([verb, "--debug"]).debug is True
+
+
+# --- fix lists hold any value ---------------------------------------------------------------------
+
+
+def test_fix_lists_hold_control_characters_and_stay_formula_safe(tmp_path: Path) -> None:
+    import csv
+    import datetime as dt
+
+    import openpyxl
+    import pandas as pd
+
+    from pipelines.validate.report import CELL_MAX_CHARS, FIXLIST_COLUMNS, write_csv, write_xlsx
+
+    values = [
+        "a\x01b",
+        "\x00=cmd|' /C calc'!A0",
+        "=SUM(A1)",
+        "x\r\ny\tz",
+        "\x7f",
+        "\x1b[31m",
+        "é" * 40_000,
+    ]
+    rows = [
+        {
+            c: ("bad\x0bname.csv" if c == "file" else 2 if c == "row" else v)
+            for c, _ in FIXLIST_COLUMNS
+        }
+        for v in values
+    ]
+    df = pd.DataFrame(rows, columns=[c for c, _ in FIXLIST_COLUMNS])
+    write_xlsx(df, tmp_path / "f.xlsx", dt.datetime(2013, 1, 31))  # openpyxl raised before
+    write_csv(df, tmp_path / "f.csv")
+    sheet = openpyxl.load_workbook(tmp_path / "f.xlsx").active
+    got = [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert got[:6] == [
+        "a\u2401b",
+        "\u2400=cmd|' /C calc'!A0",
+        "'=SUM(A1)",
+        "x\u240d\ny\tz",
+        "\u2421",
+        "\u241b[31m",
+    ]
+    assert len(got[6]) == CELL_MAX_CHARS and got[6].endswith("Excel cell holds]")
+    assert {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)} == {"bad\u240bname.csv"}
+    with open(tmp_path / "f.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [r[4] for r in list(csv.reader(fh))[1:]] == got
