@@ -101,9 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome = getattr(exc, "outcome", None) or (
             "Nothing was changed." if args.verb in RUN_VERBS else ""
         )
-        how = " (terminated: SIGTERM)" if isinstance(exc, Terminated) else ""
+        how = f" (terminated: {exc.signal_name})" if isinstance(exc, Terminated) else ""
         print(f"\nStopped{how}. {outcome}".rstrip(), file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        return exc.exit_code if isinstance(exc, Terminated) else 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a trace
         _debug_traceback(debug)
         print(f"\nERROR: {UnexpectedError(exc, f'running {args.verb}')}", file=sys.stderr)

@@ -49,8 +49,17 @@ class UnexpectedError(PipelineError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, a scheduler stopping the job), raised like Ctrl+C so a run that is
-    stopped cleans up after itself the same way."""
+    """SIGTERM or SIGHUP (``kill``, a scheduler stopping the job, a closed terminal), raised
+    like Ctrl+C so a stopped run cleans up after itself the same way. ``args``: the signal's
+    name and the exit code (128 + its number)."""
+
+    @property
+    def signal_name(self) -> str:
+        return str(self.args[0]) if self.args else "SIGTERM"
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.args[1]) if len(self.args) > 1 else 143
 
 
 def describe_unexpected(exc: BaseException) -> str:

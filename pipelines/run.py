@@ -41,7 +41,9 @@ from pipelines.errors import PipelineError, Terminated, UnexpectedError, Validat
 #: Half-built copies are removed by a later run when their process is gone or they are this old.
 LEFTOVER_MAX_AGE_S = 24 * 3600
 _RUN_ID = re.compile(r"^(?P<ts>\d{8}T\d{6})-(?:(?P<pid>\d+)-)?[0-9a-f]{4,}")
-_SIGNALS = ("SIGINT", "SIGTERM")
+#: Held off during a swap; SIGTERM and SIGHUP (a closed terminal) also stop a run like Ctrl+C.
+_SIGNALS = tuple(s for s in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, s))
+_STOPPING = tuple(s for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s))
 
 
 class RunState:
@@ -328,20 +330,21 @@ def _can_mask() -> bool:
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises ``Terminated`` (a KeyboardInterrupt) for the length of the run, so a run
-    stopped by ``kill`` or a scheduler cleans up like one stopped by Ctrl+C."""
+    """SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt) for the length of the run,
+    so a run stopped by ``kill``, a scheduler or a closed terminal cleans up like Ctrl+C."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def stop(_signum: int, _frame: Any) -> None:
-        raise Terminated("SIGTERM")
+    def stop(signum: int, _frame: Any) -> None:
+        raise Terminated(signal.Signals(signum).name, 128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {s: signal.signal(s, stop) for s in (getattr(signal, n) for n in _STOPPING)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def swap_in(pairs: list[tuple[Path | None, Path]], run_id: str) -> list[Path]:
@@ -392,6 +395,33 @@ def _undo(done: list[tuple[Path | None, Path, Path | None, bool]]) -> list[str]:
     return stuck
 
 
+@contextmanager
+def run_lock(db_path: Path) -> Iterator[None]:
+    """One run at a time per warehouse: two runs swapping in at once could leave one run's
+    warehouse beside the other's pages. An advisory lock (``flock``) on ``.<name>.lock`` beside
+    the warehouse, released when the process ends however it ends; where ``fcntl`` is missing
+    (Windows) runs are not serialised."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    lock = db_path.with_name(f".{db_path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineError(
+                f"Another run is building the warehouse {db_path} right now (it holds {lock}). "
+                "Wait for it to finish, then run again. Nothing was changed."
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def keep_failed_notebook(exc: PipelineError, build: Build, config: RunConfig) -> Path | None:
     """Copy the executed notebook(s) of a failed page out of the report being built (deleted
     with it) to ``<out parent>/failed/<run id>/``, which no run replaces; returns the path of
@@ -417,9 +447,14 @@ def keep_failed_notebook(exc: PipelineError, build: Build, config: RunConfig) ->
 
 def run(config: RunConfig, until: str = "report") -> int:
     """Run the stages up to ``until`` (ingest, validate or report); return the exit code."""
+    check_places(config, until)
+    with run_lock(config.db_path):
+        return _run_locked(config, until)
+
+
+def _run_locked(config: RunConfig, until: str) -> int:
     from pipelines.ingest.keys import check_key
 
-    check_places(config, until)
     key = check_key(
         config.key_file, config.db_path, new_key=config.new_key, source=config.key_source
     )
@@ -499,8 +534,8 @@ def _stages(config: RunConfig, until: str, key: bytes | None, build: Build, stat
             f"{result.n_errors} error(s) in the extracts: the run stopped before the figures "
             f"and no committee page was written. This run's data quality report is in "
             f"{config.dq_dir} (the folder was replaced whole); the {kept} "
-            f"{'is' if until == 'validate' else 'are'} the previous run's, as "
-            f"{'it was' if until == 'validate' else 'they were'}.\n"
+            f"{'was' if until == 'validate' else 'were'} left as "
+            f"{'it was' if until == 'validate' else 'they were'} (the previous run's, if any).\n"
             f"Open the data quality report for every problem and how to fix it: {dq_page}"
         )
     if until == "validate":

@@ -184,22 +184,36 @@ def test_a_failure_after_validation_changes_nothing(
     assert "Traceback" not in err and "AB12345" not in err
 
 
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
 def test_sigterm_while_rendering_changes_nothing(
-    work: Work, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    work: Work, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
     before = work.snapshot()
-    handler = signal.getsignal(signal.SIGTERM)
+    signum = getattr(signal, name)
+    handler = signal.getsignal(signum)
 
     def killed(*_a: Any, **_k: Any) -> None:
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(10)
-        raise AssertionError("SIGTERM did not stop the run")
+        raise AssertionError(f"{name} did not stop the run")
 
     monkeypatch.setattr("pipelines.report.render_reports", killed)
-    assert main(work.args()) == 143
-    assert "Stopped (terminated: SIGTERM). Nothing was changed" in capsys.readouterr().err
+    assert main(work.args()) == 128 + signum
+    assert f"Stopped (terminated: {name}). Nothing was changed" in capsys.readouterr().err
     assert work.snapshot() == before and work.leftovers() == []
-    assert signal.getsignal(signal.SIGTERM) == handler
+    assert signal.getsignal(signum) == handler
+
+
+def test_one_run_at_a_time_per_warehouse(work: Work, capsys: pytest.CaptureFixture[str]) -> None:
+    import fcntl
+
+    before = work.snapshot()
+    with open(work.root / ".w.duckdb.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(work.args()) == 2
+    assert "Another run is building the warehouse" in capsys.readouterr().err
+    assert work.snapshot() == before and work.leftovers() == []
+    assert main(work.args("ingest")) == 0  # released: the next run goes ahead
 
 
 def test_validation_errors_swap_in_the_whole_data_quality_folder_only(
@@ -225,7 +239,7 @@ def test_validation_errors_swap_in_the_whole_data_quality_folder_only(
         "data_quality_fixlist.xlsx",
     ]
     assert str(work.dq / "data_quality.html") in err
-    assert "the warehouse and committee pages are the previous run's" in err
+    assert "the warehouse and committee pages were left as they were" in err
     assert "Nothing was changed" not in err
     assert work.leftovers() == []
 
