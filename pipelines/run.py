@@ -399,7 +399,8 @@ def _undo(done: list[tuple[Path | None, Path, Path | None, bool]]) -> list[str]:
 def run_lock(db_path: Path) -> Iterator[None]:
     """One run at a time per warehouse: two runs swapping in at once could leave one run's
     warehouse beside the other's pages. An advisory lock (``flock``) on ``.<name>.lock`` beside
-    the warehouse, released when the process ends however it ends; where ``fcntl`` is missing
+    the warehouse, released when the process ends however it ends, and the file deleted at the
+    end of the run (a killed run's file is taken over by the next). Where ``fcntl`` is missing
     (Windows) runs are not serialised."""
     try:
         import fcntl
@@ -412,12 +413,19 @@ def run_lock(db_path: Path) -> Iterator[None]:
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            # the file may have been deleted by a run finishing meanwhile: then it is not the lock
+            held = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except (BlockingIOError, FileNotFoundError):
+            held = False
+        if not held:
             raise PipelineError(
                 f"Another run is building the warehouse {db_path} right now (it holds {lock}). "
                 "Wait for it to finish, then run again. Nothing was changed."
-            ) from None
-        yield
+            )
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)  # while still held, so no other run holds this file
     finally:
         os.close(fd)
 
