@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 
 from pipelines import ROOT
-from pipelines.errors import PipelineError
+from pipelines.errors import PipelineError, Terminated, UnexpectedError
+
+RUN_VERBS = ("report", "validate", "ingest")
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -27,22 +30,37 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         type=int,
         help="suppress counts from 1 to this value in public outputs (default 4)",
     )
+    p.add_argument(
+        "--new-key",
+        dest="new_key",
+        action="store_true",
+        help="accept a pseudonymisation key other than the one that built the existing "
+        "warehouse, or create one if the key file is missing: EVERY pseudonym changes and "
+        "nothing links to earlier deliveries (without it such a run is refused)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, also print the traceback (it may quote values from the extracts)",
+    )
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def add(name: str, text: str) -> argparse.ArgumentParser:
+        return verbs.add_parser(name, help=text, description=text, parents=[common])
 
     for name, text in [
         ("report", "ingest, validate, compute every figure and render the committee pages"),
         ("validate", "ingest and validate only; write the data quality report"),
         ("ingest", "load the extracts into DuckDB and print a summary"),
     ]:
-        _run_options(verbs.add_parser(name, help=text, description=text))
+        _run_options(add(name, text))
 
-    s = verbs.add_parser(
-        "sample", help="generate synthetic extracts (the shipped sample by default)"
-    )
+    s = add("sample", "generate synthetic extracts (the shipped sample by default)")
     s.add_argument("--out", default=str(ROOT / "data" / "raw" / "sample"), help="folder to write")
     s.add_argument("--seed", type=int, default=None, help="random seed (default from calibration)")
     s.add_argument(
@@ -55,30 +73,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the variants real exports have (BOM, cp1252, label headers, ...)",
     )
 
-    b = verbs.add_parser("bench", help="time the pipeline on national-scale data")
+    b = add("bench", "time the pipeline on national-scale data")
     b.add_argument("--scale", type=float, default=100.0)
     b.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is quoted")
 
-    t = verbs.add_parser("test", help="run every test (pytest)")
+    t = add("test", "run every test (pytest)")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    verbs.add_parser("lint", help="ruff check and format check")
-    verbs.add_parser("clean", help="delete the warehouse and reports (never data/raw)")
+    add("lint", "ruff check and format check")
+    add("clean", "delete the warehouse and reports (never data/raw)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one verb; every error ends as a message and an exit code, never a traceback (a
+    traceback is printed too with ``--debug``)."""
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
     try:
         return _dispatch(args)
     except PipelineError as exc:
-        print(f"\nERROR: {exc}", file=sys.stderr)
+        _debug_traceback(debug)
+        outcome = f"\n{exc.outcome}" if exc.outcome else ""
+        print(f"\nERROR: {exc}{outcome}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(
-            "\nStopped. Nothing was swapped in: the previous outputs are as they were.",
-            file=sys.stderr,
+    except KeyboardInterrupt as exc:
+        _debug_traceback(debug)
+        outcome = getattr(exc, "outcome", None) or (
+            "Nothing was changed." if args.verb in RUN_VERBS else ""
         )
-        return 130
+        how = f" (terminated: {exc.signal_name})" if isinstance(exc, Terminated) else ""
+        print(f"\nStopped{how}. {outcome}".rstrip(), file=sys.stderr)
+        return exc.exit_code if isinstance(exc, Terminated) else 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a trace
+        _debug_traceback(debug)
+        print(f"\nERROR: {UnexpectedError(exc, f'running {args.verb}')}", file=sys.stderr)
+        return UnexpectedError.exit_code
+
+
+def _debug_traceback(debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -98,6 +132,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 "db_path",
                 "dq_dir",
                 "suppression_threshold",
+                "new_key",
             )
         }
         return run(load_config(overrides), until=verb)

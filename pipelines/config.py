@@ -29,6 +29,11 @@ class RunConfig:
     out_dir: Path
     dq_dir: Path
     key_file: Path
+    #: Where ``key_file`` came from, for messages about the key ("set by PIPELINES_KEY_FILE").
+    key_source: str = "key_file in config/run.yaml"
+    #: ``--new-key``: accept a key other than the one that built the existing warehouse (or
+    #: create one when the key file is missing); every pseudonym then changes.
+    new_key: bool = False
 
     @property
     def period_label(self) -> str:
@@ -70,8 +75,13 @@ def load_config(
     for key, value in (overrides or {}).items():
         if value is not None and value != "":
             raw[key] = value
+    shown = defaults_file.relative_to(ROOT) if defaults_file.is_relative_to(ROOT) else defaults_file
+    key_source = f"key_file in {shown}"
+    if (overrides or {}).get("key_file"):
+        key_source = "key_file given to this run"
     if os.environ.get("PIPELINES_KEY_FILE"):
         raw["key_file"] = os.environ["PIPELINES_KEY_FILE"]
+        key_source = "set by PIPELINES_KEY_FILE"
 
     start = _date("period_start", raw["period_start"])
     end = _date("period_end", raw["period_end"])
@@ -100,4 +110,7 @@ def load_config(
         out_dir=_path(out),
         dq_dir=_path(raw["dq_dir"]),
         key_file=_path(raw["key_file"]),
+        key_source=key_source,
+        # from the command line only: kept in run.yaml it would switch the key check off for good
+        new_key=bool((overrides or {}).get("new_key")),
     )

@@ -78,6 +78,10 @@ def test_report_writes_every_output(first_run, work: Path) -> None:
     ]:
         assert (out / name).is_file(), name
     assert (work / "warehouse.duckdb").is_file()
+    # owner only: the staging tables hold dates of birth; the key too
+    assert (work / "warehouse.duckdb").stat().st_mode & 0o077 == 0
+    assert (work / "test.key").stat().st_mode & 0o077 == 0
+    assert not [p.name for p in work.iterdir() if ".building-" in p.name or ".old-" in p.name]
     assert "Traceback" not in first_run.stderr
     assert "OK: reports in" in first_run.stdout
 
@@ -173,8 +177,23 @@ def test_failed_run_leaves_previous_outputs_untouched(
             (bad / f.name).write_bytes(f.read_bytes())
     before_db = (work / "warehouse.duckdb").read_bytes()
     before_index = (work / "out" / "index.html").read_bytes()
+    before_dq = {p.name: p.read_bytes() for p in (work / "dq").iterdir()}
     proc = cli(*run_args(work, raw=bad), env_extra=key_env)
     assert proc.returncode != 0
     assert "cpr_reviews" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Nothing was changed" in proc.stderr
     assert (work / "warehouse.duckdb").read_bytes() == before_db
     assert (work / "out" / "index.html").read_bytes() == before_index
+    assert {p.name: p.read_bytes() for p in (work / "dq").iterdir()} == before_dq
+    assert not [p.name for p in work.iterdir() if ".building-" in p.name]
+
+
+def test_another_key_is_refused_and_changes_nothing(first_run, work: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other.key"
+    other.write_text("ab" * 32 + "\n")
+    before_db = (work / "warehouse.duckdb").read_bytes()
+    proc = cli(*run_args(work), env_extra={"PIPELINES_KEY_FILE": str(other)})
+    assert proc.returncode == 2
+    assert "not the key that built the warehouse" in proc.stderr and str(other) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (work / "warehouse.duckdb").read_bytes() == before_db

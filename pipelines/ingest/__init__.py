@@ -111,10 +111,14 @@ def _code_version() -> str:
         return __version__
 
 
-def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestSummary:
+def ingest(
+    raw_dir: Path, db_path: Path, key_file: Path, run_id: str, key: bytes | None = None
+) -> IngestSummary:
     """Load the extracts in ``raw_dir`` into a new DuckDB database at ``db_path``.
 
     ``db_path`` is replaced if it exists (the caller passes a build-aside path and swaps it in).
+    ``key``: the pseudonymisation key, already checked by the caller (``pipelines.run``); when
+    ``None`` it is read from ``key_file``, or created there once the extracts have been checked.
     """
     import duckdb
 
@@ -157,7 +161,7 @@ def ingest(raw_dir: Path, db_path: Path, key_file: Path, run_id: str) -> IngestS
                 f"The extracts in {raw_dir} cannot be loaded ({len(problems)} problem(s)); "
                 "nothing was loaded:\n" + "\n".join(f"  - {p}" for p in problems)
             )
-        key = load_or_create_key(Path(key_file))
+        key = key if key is not None else load_or_create_key(Path(key_file))
         ipad, opad = hmac_pads(key)
 
         try:

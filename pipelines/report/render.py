@@ -150,6 +150,8 @@ class Workers:
                     self.pages[analysis] = page
                 except Exception as exc:  # noqa: BLE001 - reported by run() after the batch
                     exc.kernel_log = _tail(log)  # type: ignore[attr-defined]
+                    # the executed notebook, for pipelines.run to keep outside the folder
+                    exc.notebook = nb_dir / f"{analysis}.ipynb"  # type: ignore[attr-defined]
                     self.errors.append(exc)
                 TIMINGS[analysis] = time.perf_counter() - t
                 with self._cv:
@@ -269,7 +271,7 @@ def _explain(exc: BaseException) -> str:
         return (
             f"the notebook stopped at cell {getattr(exc, 'exec_count', '?')} with "
             f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}. The executed notebook "
-            "in the report's notebooks/ folder shows where."
+            "shows where."
         )
     log = getattr(exc, "kernel_log", "")
     return f"{name}: {exc}" + (f"\nThe notebook kernel reported:\n{log}" if log else "")
