@@ -27,6 +27,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         type=int,
         help="suppress counts from 1 to this value in public outputs (default 4)",
     )
+    p.add_argument(
+        "--council", dest="council_name", help="the council's name on the pages (config/run.yaml)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,6 +101,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 "db_path",
                 "dq_dir",
                 "suppression_threshold",
+                "council_name",
             )
         }
         return run(load_config(overrides), until=verb)

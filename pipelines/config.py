@@ -17,6 +17,16 @@ DEFAULTS_FILE = ROOT / "config" / "run.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
+class Council:
+    """Who the pages are for (config/run.yaml ``council:``; ``--council`` sets the name)."""
+
+    name: str = ""  # e.g. the council's short name, shown on every page
+    comparator: str = ""  # area of the reference/benchmarks.csv rows shown beside its figures
+    service: str = ""  # the service reported on, in page titles
+    footer: str = ""  # opening text of every page footer ({council} is replaced by the name)
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs to know; business functions take it (or parts) as arguments."""
 
@@ -29,20 +39,7 @@ class RunConfig:
     out_dir: Path
     dq_dir: Path
     key_file: Path
-
-    @property
-    def period_label(self) -> str:
-        return f"{self.period_start.isoformat()}_{self.period_end.isoformat()}"
-
-    def as_parameters(self) -> dict[str, Any]:
-        """Literal parameters for notebooks and provenance (dates as ISO strings)."""
-        return {
-            "raw_dir": str(self.raw_dir),
-            "period_start": self.period_start.isoformat(),
-            "period_end": self.period_end.isoformat(),
-            "data_as_at": self.data_as_at.isoformat(),
-            "suppression_threshold": self.suppression_threshold,
-        }
+    council: Council = dataclasses.field(default_factory=Council)
 
 
 def _date(name: str, value: Any) -> dt.date:
@@ -90,6 +87,13 @@ def load_config(
     if threshold < 0:
         raise PipelineError("suppression_threshold must be 0 or more.")
     out = raw.get("out_dir") or f"reports/{start.isoformat()}_{end.isoformat()}"
+    council = {
+        **(raw.get("council") or {}),
+        **({"name": raw["council_name"]} if raw.get("council_name") else {}),
+    }
+    name = str(council.get("name") or "").strip()
+    if not name:
+        raise PipelineError("council: name is blank in config/run.yaml: give the council's name.")
     return RunConfig(
         raw_dir=_path(raw["raw_dir"]),
         db_path=_path(raw["db_path"]),
@@ -100,4 +104,10 @@ def load_config(
         out_dir=_path(out),
         dq_dir=_path(raw["dq_dir"]),
         key_file=_path(raw["key_file"]),
+        council=Council(
+            name=name,
+            comparator=str(council.get("comparator") or ""),
+            service=str(council.get("service") or ""),
+            footer=str(council.get("footer") or "").replace("{council}", name),
+        ),
     )
