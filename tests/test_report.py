@@ -77,6 +77,15 @@ def test_reference_data_is_read_for_the_comparator_only():
     assert load_reference("England").benchmarks == ()  # no comparator held for that area
 
 
+def test_every_reference_row_names_its_source():
+    import csv
+
+    for name in ("benchmarks", "targets"):
+        with open(ROOT / "reference" / f"{name}.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+        assert rows and all(len(r["source"]) > 10 for r in rows), name
+
+
 def test_reference_files_missing_give_empty_tables(tmp_path):
     ref = load_reference("Wales", tmp_path)
     assert ref.benchmarks == () and ref.targets == () and ref.caseload_threshold is None
