@@ -351,23 +351,20 @@ def test_status_and_previous_year_cells():
 
 
 def test_chart_specs_are_valid_vega_lite_and_use_the_palette():
-    bar = blocks.bar_chart(
-        "t",
-        "s",
-        "percent",
-        "Percentage",
-        [Point("A", 10.0), Point("B", None)],
-        [blocks.Rule(5, "R")],
+    points = [Point("A", 10.0), Point("B", None)]
+    bar = blocks.chart(
+        "bar", ("t", "s"), "percent", "Percentage", points, rules=[blocks.Rule(5, "R")]
     )
-    line = blocks.Chart(
-        "line",
-        "t",
-        "s",
-        "percent",
-        "%",
-        (Point("2011-12", 40.0, "X"), Point("2011-12", 30.0, "Wales")),
-        "alt",
-    )
+    assert bar.note == "Not drawn (withheld or not applicable): B."
+    assert bar.alt_text == "Bar chart. t. A: 10%."
+    two = [
+        Point("2011-12", 40.0, "X"),
+        Point("2012-13", None, "X"),
+        Point("2011-12", 30.0, "Wales"),
+    ]
+    line = blocks.chart("line", ("t", "s"), "percent", "%", two)
+    assert line.alt_text == "Line chart. t. X 2011-12: 40%; Wales 2011-12: 30%."
+    assert line.note == "Not drawn (withheld or not applicable): X 2012-13."
     for chart in (bar, line):
         spec_ = charts.spec(chart).to_dict(validate=True)  # raises on an invalid spec
         assert spec_["title"]["text"] == ["t"]
@@ -387,7 +384,7 @@ def test_chart_specs_are_valid_vega_lite_and_use_the_palette():
 
 
 def test_figure_is_inline_svg_with_a_text_alternative_and_no_external_reference():
-    chart = blocks.bar_chart("Title", "Sub", "percent", "Percentage", [Point("A", 10.0)])
+    chart = blocks.chart("bar", ("Title", "Sub"), "percent", "Percentage", [Point("A", 10.0)])
     fig = render([blocks.Figure(chart=chart, boxed=False)])
     assert fig.startswith('<figure class="chart" id="chart-')
     assert '<svg role="img" aria-label="Bar chart. Title. A: 10%."' in fig
