@@ -253,7 +253,7 @@ def chart(
     ``kw``: ``rules``, or ``alt``/``note`` written by the caller."""
     several = len({p.series for p in points}) > 1
     name = {p: f"{p.series} {p.label}" if several else p.label for p in points}
-    shown = [(name[p], p.value) for p in points if p.value is not None]
+    shown = [(name[p], v) for p in points if (v := p.value) is not None]
     kw.setdefault("alt", prose.alt_text(f"{shape.capitalize()} chart", titles[0], shown, unit))
     kw.setdefault("note", prose.not_drawn([name[p] for p in points if p.value is None]))
     rules = tuple(kw.get("rules", ()))
@@ -317,8 +317,8 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
     points = [Point(r.category, r.number, council) for r in rows]
     points += [Point(p, v, comparator) for p, v in bench.items() if p in years]
     title, name = prose.trend_title(rows, noun), measure_name(measure)
-    shown = [(r.category, r.number) for r in rows if r.number is not None]
-    alt = prose.alt_text("Line chart", title, shown, unit)  # type: ignore[arg-type]
+    shown = [(r.category, v) for r in rows if (v := r.number) is not None]
+    alt = prose.alt_text("Line chart", title, shown, unit)
     if bench:
         alt += " " + "; ".join(
             f"{comparator} {prose.number(v, unit)} in {p}" for p, v in bench.items()
@@ -672,8 +672,8 @@ def index_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
     words = dict(service=p.service, council=p.council, period=page.period_text,
                  comparator=p.comparator, as_at=prose.long_date(p.data_as_at),
                  workforce=workforce)  # fmt: skip
-    header = Header(*(text(k, **words) for k in ("index_title", "index_lede", "index_note")))
-    header = dataclasses.replace(header, back=False)
+    title, lede, note = (text(k, **words) for k in ("index_title", "index_lede", "index_note"))
+    header = Header(title, lede, note, back=False)
     lists = []
     for a in analyses:
         if msgs := prose.key_messages(page.metrics, a, page.reference):

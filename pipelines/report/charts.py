@@ -105,14 +105,12 @@ def spec(chart: Chart) -> alt.LayerChart:
 def bar_chart(chart: Chart) -> alt.LayerChart:
     """Horizontal bars with the value written at the end of each (shown bars only), and a dashed
     line for each reference line (e.g. the caseload threshold)."""
-    shown = [p for p in chart.points if p.value is not None]
-    values = [
-        {"label": p.label, "value": p.value, "text": number(p.value, chart.unit)} for p in shown
-    ]
-    top = max([p.value for p in shown] + [1.0])  # type: ignore[misc]
+    shown = [(p, v) for p in chart.points if (v := p.value) is not None]
+    values = [{"label": p.label, "value": v, "text": number(v, chart.unit)} for p, v in shown]
+    top = max([v for _, v in shown] + [1.0])
     domain_max = 100.0 if chart.unit == "percent" and top <= 100 else top * 1.15
     enc = {
-        "y": alt.Y(field="label", type="nominal", sort=[p.label for p in shown], title=None),
+        "y": alt.Y(field="label", type="nominal", sort=[p.label for p, _ in shown], title=None),
         "x": alt.X(
             field="value",
             type="quantitative",
@@ -157,17 +155,12 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
 def line_chart(chart: Chart) -> alt.LayerChart:
     """Lines over periods, one per series, each with its own dash and point shape and labels."""
     points = chart.points
-    shown = [p for p in points if p.value is not None]
+    shown = [(p, v) for p in points if (v := p.value) is not None]
     series = list(dict.fromkeys(p.series for p in points))
     periods = list(dict.fromkeys(p.label for p in points))
     values = [
-        {
-            "period": p.label,
-            "value": p.value,
-            "series": p.series,
-            "text": number(p.value, chart.unit),
-        }
-        for p in shown
+        {"period": p.label, "value": v, "series": p.series, "text": number(v, chart.unit)}
+        for p, v in shown
     ]
     n = len(series)
     colour = alt.Color(
@@ -182,7 +175,7 @@ def line_chart(chart: Chart) -> alt.LayerChart:
     shape = alt.Shape(
         field="series", type="nominal", title=None, scale=alt.Scale(domain=series, range=SHAPES[:n])
     )
-    top = max([p.value for p in shown] + [1.0])  # type: ignore[misc]
+    top = max([v for _, v in shown] + [1.0])
     domain_max = 100.0 if chart.unit == "percent" and top <= 100 else top * 1.2
     enc = {
         "x": alt.X(

@@ -245,32 +245,24 @@ def load_reference(comparator: str, reference_dir: Path = REFERENCE_DIR) -> Refe
     """``reference/benchmarks.csv`` (rows of the ``comparator`` area only) and
     ``reference/targets.csv``; a missing file is empty and a row without a number is skipped.
     Columns: reference/README.md."""
-    benchmarks, targets = [], []
-    for b in _read_csv(reference_dir / "benchmarks.csv"):
-        value = to_number(b.get("value", ""))
-        if value is not None and b.get("area", "") == comparator:
-            benchmarks.append(
-                Benchmark(
-                    b.get("measure", ""),
-                    b.get("scope", ""),
-                    b.get("breakdown") or "total",
-                    b.get("category") or "all",
-                    b["area"],
-                    value,
-                )
-            )
-    for t in _read_csv(reference_dir / "targets.csv"):
-        green = to_number(t.get("green", ""))
-        if green is not None:
-            targets.append(
-                Target(
-                    t.get("measure", ""),
-                    t.get("scope", ""),
-                    t.get("breakdown") or "total",
-                    t.get("category", ""),
-                    green,
-                    to_number(t.get("amber", "")),
-                    (t.get("direction") or "").lower().startswith("lower"),
-                )
-            )
+
+    def keys(r: dict[str, str]) -> tuple[str, str, str]:
+        return r.get("measure", ""), r.get("scope", ""), r.get("breakdown") or "total"
+
+    benchmarks = [
+        Benchmark(*keys(b), b.get("category") or "all", b["area"], value)
+        for b in _read_csv(reference_dir / "benchmarks.csv")
+        if (value := to_number(b.get("value", ""))) is not None and b.get("area") == comparator
+    ]
+    targets = [
+        Target(
+            *keys(t),
+            t.get("category", ""),
+            green,
+            to_number(t.get("amber", "")),
+            (t.get("direction") or "").lower().startswith("lower"),
+        )  # fmt: skip
+        for t in _read_csv(reference_dir / "targets.csv")
+        if (green := to_number(t.get("green", ""))) is not None
+    ]
     return Reference(tuple(benchmarks), tuple(targets))

@@ -8,7 +8,7 @@ can disclose a withheld figure.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pipelines.report.model import WITHHELD, Metrics, Reference, Row, Target, to_number
 from pipelines.report.spec import category_label, measure_name, scope_label
@@ -144,55 +144,51 @@ def _share_phrase(total: float) -> str:
     return "half" if total > 50 else ""
 
 
+def shown(rows: Iterable[Row]) -> list[tuple[Row, float]]:
+    """The rows that have a number (not withheld, not blank), with it."""
+    return [(r, v) for r in rows if (v := r.number) is not None]
+
+
 def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) -> str:
     """The finding of a breakdown, e.g. "Schools and police made over half of referrals, ..."."""
-    shown = [r for r in rows if r.number is not None]
-    where = scope_label(scope)
-    if not shown:
+    pairs, where = shown(rows), scope_label(scope)
+    if not pairs:
         return f"{cap(noun)}, {where}: figures withheld or not available"
+    (low, lo), (top, hi) = min(pairs, key=_value), max(pairs, key=_value)
     if measure == "accepted":
-        low = min(shown, key=lambda r: r.number)
-        if all(r.number > 50 for r in shown):
+        if all(v > 50 for _, v in pairs):
             return (
                 f"{cap(the_scope(scope))} accepted most referrals of every type; the lowest share "
-                f"was for {lower_first(_label(low))} ({pct(low.number)})"
+                f"was for {lower_first(_label(low))} ({pct(lo)})"
             )
-        return (
-            f"{cap(the_scope(scope))} accepted {pct(low.number)} of "
-            f"{lower_first(_label(low))} referrals"
-        )
+        return f"{cap(the_scope(scope))} accepted {pct(lo)} of {lower_first(_label(low))} referrals"
     if measure in ("rereferred_6m", "rereferred_12m"):
-        top = max(shown, key=lambda r: r.number)
         months = "6" if measure.endswith("6m") else "12"
         return (
-            f"{pct(top.number)} of referrals ending in {lower_first(_label(top))} "
+            f"{pct(hi)} of referrals ending in {lower_first(_label(top))} "
             f"came back within {months} months"
         )
     if measure == "domain_change":
-        best = min(shown, key=lambda r: r.number)
-        if best.number < 0:
-            return (
-                f"Risk fell most in {lower_first(_label(best))} "
-                f"({best.number:+.1f} points on average), {where}"
-            )
+        if lo < 0:
+            what = lower_first(_label(low))
+            return f"Risk fell most in {what} ({lo:+.1f} points on average), {where}"
         return f"Average domain scores did not fall, {where}"
     if measure in RATES or rows[0].unit != "percent":
         # a rate within each category (not shares of one whole): name the highest
-        top = max(shown, key=lambda r: r.number)
-        value = pct(top.number) if top.unit == "percent" else f"{top.number:.1f}"
+        value = pct(hi) if top.unit == "percent" else f"{hi:.1f}"
         what = lower_first(measure_name(measure))
-        if len(shown) == 1:
+        if len(pairs) == 1:
             return f"{_label(top)}: {what} {value}; the other figures are withheld"
         return f"{_label(top)} had the highest {what} ({value})"
-    ordered = sorted(shown, key=lambda r: -r.number)
+    ordered = sorted(pairs, key=lambda x: -x[1])
     picked, total = [], 0.0
-    for r in ordered:
+    for r, v in ordered:
         picked.append(r)
-        total += r.number
+        total += v
         if total > 50 or len(picked) == 3:
             break
-    if len(picked) == 1 or ordered[0].number > 50:
-        return f"{_label(ordered[0])}: {pct(ordered[0].number)} of {noun}, {where}"
+    if len(picked) == 1 or ordered[0][1] > 50:
+        return f"{_label(ordered[0][0])}: {pct(ordered[0][1])} of {noun}, {where}"
     labels = [_label(picked[0])] + [lower_first(_label(r)) for r in picked[1:]]
     phrase = _share_phrase(total)
     amount = f"over {phrase}" if phrase else pct(total)
@@ -200,22 +196,25 @@ def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) ->
     return f"{join(labels)} {verb} {amount} of {noun}, {where}"
 
 
+def _value(pair: tuple[Row, float]) -> float:
+    return pair[1]
+
+
 def trend_title(rows: Sequence[Row], noun: str) -> str:
     """First and last shown years, and a peak between them."""
-    shown = [r for r in rows if r.number is not None]
-    if len(shown) < 2:
-        if shown:
-            return f"{cap(noun)}: {pct(shown[0].number)} in {shown[0].category}"
+    pairs = shown(rows)
+    if len(pairs) < 2:
+        if pairs:
+            return f"{cap(noun)}: {pct(pairs[0][1])} in {pairs[0][0].category}"
         return f"{cap(noun)}: figures withheld or not available"
-    first, last = shown[0], shown[-1]
-    a, b = first.number, last.number
-    peak = max(shown, key=lambda r: r.number)
+    (first, a), (last, b) = pairs[0], pairs[-1]
+    peak, top = max(pairs, key=_value)
     if abs(b - a) < 1:
         return f"{cap(noun)} stayed at about {pct(b)} from {first.category} to {last.category}"
     verb = "rose" if b > a else "fell"
     text = f"{cap(noun)} {verb} from {pct(a)} in {first.category} to {pct(b)} in {last.category}"
-    if peak is not first and peak is not last and peak.number > b + 1:
-        text += f", after a peak of {pct(peak.number)} in {peak.category}"
+    if peak is not first and peak is not last and top > b + 1:
+        text += f", after a peak of {pct(top)} in {peak.category}"
     return text
 
 
@@ -240,28 +239,28 @@ def highest_title(items: Sequence[tuple[str, float | None]], measure: str, unit:
 
 def start_risk_title(rows: Sequence[Row], scope: str) -> str:
     """Higher or lower assessed risk at the start of support in the last quarter than the first."""
-    shown = [r for r in rows if r.number is not None]
-    if len(shown) < 2:
+    pairs = shown(rows)
+    if len(pairs) < 2:
         return "Average risk at the start of support, by quarter"
-    verb = "higher" if shown[-1].number > shown[0].number else "lower"
+    (first, a), (last, b) = pairs[0], pairs[-1]
     return (
-        f"{scope_label(scope)} families started support at {verb} assessed risk in "
-        f"{shown[-1].category} than in {shown[0].category}"
+        f"{scope_label(scope)} families started support at {'higher' if b > a else 'lower'} "
+        f"assessed risk in {last.category} than in {first.category}"
     )
 
 
 def caseload_title(means: Sequence[Row], noun: str, threshold: float | None) -> str:
     """How many teams (or roles) average more than the threshold, and the highest."""
-    shown = [r for r in means if r.number is not None]
-    if not shown:
+    pairs = shown(means)
+    if not pairs:
         return f"Average caseload by {noun}: withheld or not available"
-    hi = max(shown, key=lambda r: r.number)
+    hi, top = max(pairs, key=_value)
     if threshold is None:
-        return f"{_label(hi)} had the highest average caseload ({hi.number:.1f})"
-    over = [r for r in shown if r.number > threshold]
+        return f"{_label(hi)} had the highest average caseload ({top:.1f})"
+    over = [r for r, v in pairs if v > threshold]
     return (
-        f"{len(over)} of {len(shown)} {noun}s averaged more than {threshold:g} cases; "
-        f"highest {_label(hi)} ({hi.number:.1f})"
+        f"{len(over)} of {len(pairs)} {noun}s averaged more than {threshold:g} cases; "
+        f"highest {_label(hi)} ({top:.1f})"
     )
 
 
@@ -285,10 +284,6 @@ def _v(
     return r.number if r else None
 
 
-def _n(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:.1f}"
-
-
 def key_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
     fn = KEY_MESSAGES.get(analysis)
     return [s for s in (fn(m, ref) if fn else []) if s]
@@ -301,10 +296,10 @@ def _referrals(m: Metrics, ref: Reference) -> list[str]:
         if n is None:
             continue
         rows = m.select("referrals", "received", scope, "source_group")
-        top = sorted([r for r in rows if r.number is not None], key=lambda r: -r.number)[:2]
-        s = f"{cap(the_scope(scope))} received {_n(n)} referrals"
+        top = sorted(shown(rows), key=lambda x: -x[1])[:2]
+        s = f"{cap(the_scope(scope))} received {number(n, 'count')} referrals"
         if top:
-            parts = [f"{lower_first(_label(r))} ({pct(r.number)})" for r in top]
+            parts = [f"{lower_first(_label(r))} ({pct(v)})" for r, v in top]
             s += "; the largest sources were " + join(parts)
         out.append(s + ".")
     return out
@@ -324,7 +319,7 @@ def _distance(m: Metrics, ref: Reference) -> list[str]:
                 f"average; risk fell for {pct(share)} of families with start and end assessments."
             )
         if fam is not None:
-            s = f"{cap(where)} served {_n(fam)} families"
+            s = f"{cap(where)} served {number(fam, 'count')} families"
             if escalated is not None:
                 s += f", of whom {pct(escalated)} were referred on to social services"
             out.append(s + ".")
@@ -379,12 +374,13 @@ def _cpr(m: Metrics, ref: Reference) -> list[str]:
     rr = _v(m, "cpr", "re_registration", "CPR")
     if n is not None:
         out.append(
-            f"{_n(n)} children were placed on the Child Protection Register in the period"
+            f"{number(n, 'count')} children were placed on the Child Protection Register in the "
+            "period"
             + (f"; {pct(rr)} of them had been registered before." if rr is not None else ".")
         )
     on = _v(m, "cpr", "on_register", "CPR")
     if on is not None:
-        out.append(f"{_n(on)} children were on the register at the end of the period.")
+        out.append(f"{number(on, 'count')} children were on the register at the end of the period.")
     parts = []
     for measure, label in (
         ("icpc_timely", "initial conferences"),
@@ -408,19 +404,15 @@ def _workforce(m: Metrics, ref: Reference) -> list[str]:
             f"{pct(vac)} of posts were vacant"
             + (f"; agency staff covered {pct(ag)} of the vacancies." if ag is not None else ".")
         )
-    means = [
-        r
-        for r in m.select("workforce", "caseload_mean", "WORKFORCE", "team")
-        if r.number is not None
-    ]
+    means = shown(m.select("workforce", "caseload_mean", "WORKFORCE", "team"))
     if means:
-        hi = max(means, key=lambda r: r.number)
-        s = f"The highest average caseload was {hi.number:.1f} in {hi.category}"
+        hi, top = max(means, key=_value)
+        s = f"The highest average caseload was {top:.1f} in {hi.category}"
         if ref.caseload_threshold is not None:
-            over = [r for r in means if r.number > ref.caseload_threshold]
+            over = [r for r, v in means if v > ref.caseload_threshold]
             s += (
                 f"; {len(over)} of {len(means)} teams averaged more than "
-                f"{_n(ref.caseload_threshold)} cases"
+                f"{number(ref.caseload_threshold, 'count')} cases"
             )
         out.append(s + ".")
     to = _v(m, "workforce", "turnover", "WORKFORCE")

@@ -211,7 +211,7 @@ def _exporter() -> Any:
         adds alt text to images without one and tabindex to JupyterLab cells, and these pages
         have neither (charts are inline SVG with their own text alternative)."""
 
-        def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+        def from_notebook_node(self, nb, resources=None, **kw):
             resources = self._init_resources(resources)
             # inputs are excluded, but the template still names the filter
             self.register_filter("highlight_code", lambda source, **_: source)
