@@ -87,13 +87,13 @@ def load_config(
     if threshold < 0:
         raise PipelineError("suppression_threshold must be 0 or more.")
     out = raw.get("out_dir") or f"reports/{start.isoformat()}_{end.isoformat()}"
-    council = {
-        **(raw.get("council") or {}),
-        **({"name": raw["council_name"]} if raw.get("council_name") else {}),
-    }
-    name = str(council.get("name") or "").strip()
+    council = raw.get("council") or {}
+    name = str(raw.get("council_name") or council.get("name") or "").strip()  # --council wins
     if not name:
-        raise PipelineError("council: name is blank in config/run.yaml: give the council's name.")
+        raise PipelineError(
+            f"{defaults_file} has no council name (council: name:): give the council's name "
+            "there, or on the command line with --council."
+        )
     return RunConfig(
         raw_dir=_path(raw["raw_dir"]),
         db_path=_path(raw["db_path"]),

@@ -475,6 +475,20 @@ def test_a_notebook_run_alone_takes_the_council_from_the_config():
     assert _params(council="X").council == "X"
 
 
+def test_a_config_without_a_council_name_says_where_to_give_it(tmp_path):
+    from pipelines.config import DEFAULTS_FILE
+    from pipelines.errors import PipelineError
+
+    text = DEFAULTS_FILE.read_text(encoding="utf-8")
+    blank = tmp_path / "run.yaml"
+    blank.write_text(text.replace("council:", "council_unused:"), encoding="utf-8")
+    with pytest.raises(PipelineError, match="no council name .* --council"):
+        load_config(defaults_file=blank)
+    assert (
+        load_config({"council_name": "Testshire"}, defaults_file=blank).council.name == "Testshire"
+    )
+
+
 def test_the_council_is_configuration_not_code():
     """No council name in the code: it comes from config/run.yaml or --council."""
     name = load_config().council.name.lower()
