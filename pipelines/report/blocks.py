@@ -14,8 +14,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from pipelines.report import prose
-from pipelines.report.model import RAG_RULE, Metrics, Reference, Row, load_public, load_reference
-from pipelines.report.model import previous_year as _previous_year
+from pipelines.report.model import (
+    RAG_RULE,
+    Metrics,
+    Reference,
+    Row,
+    load_public,
+    load_reference,
+    previous_year,
+)
 from pipelines.report.params import ReportParameters
 from pipelines.report.prose import NOT_APPLICABLE
 from pipelines.report.spec import (
@@ -544,7 +551,7 @@ def headline_table(page: Page, items: Sequence[Sequence[str]], caption: str) -> 
         if (r := page.metrics.get(analysis, measure_key, scope)) is None:
             continue
         before = Cell(NOT_APPLICABLE, True)
-        if prev := _previous_year(page.metrics, r, page.params.period_end):
+        if prev := previous_year(page.metrics, r, page.params.period_end):
             year, p = prev
             before = Cell(prose.cell(p.value, r.unit), True, p.key, "value", f"({year})")
         theirs = NOT_APPLICABLE
