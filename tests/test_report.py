@@ -362,7 +362,7 @@ def test_chart_specs_are_valid_vega_lite_and_use_the_palette():
         Point("2012-13", None, "X"),
         Point("2011-12", 30.0, "Wales"),
     ]
-    line = blocks.chart("line", ("t", "s"), "percent", "%", two)
+    line = blocks.chart("line", ("t", "s"), "percent", "%", two, rules=[blocks.Rule(30, "Target")])
     assert line.alt_text == "Line chart. t. X 2011-12: 40%; Wales 2011-12: 30%."
     assert line.note == "Not drawn (withheld or not applicable): X 2012-13."
     for chart in (bar, line):

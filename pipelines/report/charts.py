@@ -126,30 +126,29 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
             {**enc, "text": alt.Text(field="text", type="nominal")},
         ),
     ]
-    for rule in chart.rules:
-        data = [{"t": rule.value, "text": rule.label}]
-        x = alt.X(field="t", type="quantitative")
-        layers.append(
-            _layer(
-                data,
-                {"type": "rule", "strokeDash": [6, 3], "color": PALETTE[3], "size": 2},
-                {"x": x},
-            )
-        )
-        text_mark = {"type": "text", "align": "left", "dx": 3, "dy": -6, "fontSize": 11}
-        layers.append(
-            _layer(
-                data,
-                {**text_mark, "color": "#0b0c0c"},
-                {"x": x, "y": alt.YValue(0), "text": alt.Text(field="text", type="nominal")},
-            )
-        )
+    layers += _reference_lines(chart, "x")
     return alt.LayerChart(
         layer=layers,
         width=WIDTH,
         height=max(60, 26 * len(shown)),
         title=_title(chart.title, chart.subtitle),
     )
+
+
+def _reference_lines(chart: Chart, axis: str) -> list[alt.Chart]:
+    """A dashed line and its label for each reference line (threshold, target) across the value
+    axis (``x`` for bars, ``y`` for lines). The scale is not widened to reach the line yet."""
+    layers = []
+    for rule in chart.rules:
+        data = [{"t": rule.value, "text": rule.label}]
+        at = {axis: {"field": "t", "type": "quantitative"}}
+        dash = {"type": "rule", "strokeDash": [6, 3], "color": PALETTE[3], "size": 2}
+        layers.append(_layer(data, dash, at))
+        words = {"type": "text", "align": "left", "dx": 3, "dy": -6, "fontSize": 11}
+        where = {**at, ("y" if axis == "x" else "x"): {"value": 0}}
+        text = {**where, "text": {"field": "text", "type": "nominal"}}
+        layers.append(_layer(data, {**words, "color": "#0b0c0c"}, text))
+    return layers
 
 
 def line_chart(chart: Chart) -> alt.LayerChart:
@@ -200,7 +199,7 @@ def line_chart(chart: Chart) -> alt.LayerChart:
         {**enc, "text": alt.Text(field="text", type="nominal")},
     )
     return alt.LayerChart(
-        layer=[lines, pts, labels],
+        layer=[lines, pts, labels, *_reference_lines(chart, "y")],
         width=WIDTH,
         height=220,
         title=_title(chart.title, chart.subtitle),
