@@ -43,7 +43,8 @@ def environment() -> jinja2.Environment:
 
 def render(parts: Sequence[Any]) -> str:
     """The markup of a list of blocks."""
-    return str(environment().get_template("blocks.html.j2").module.blocks(parts)).strip()  # type: ignore[attr-defined]
+    macros: Any = environment().get_template("blocks.html.j2").module
+    return str(macros.blocks(parts)).strip()
 
 
 def page_css() -> str:

@@ -41,9 +41,7 @@ class ReportParameters:
     footer: str  # the page footer's opening text (council.footer)
     code_version: str = "unknown"  # git describe of the code that produced the figures
     run_date: str = ""  # when the run happened, ISO date and time (provenance only)
-    dq_statement: dict[str, Any] = dataclasses.field(
-        default_factory=dict
-    )  # the data quality statement
+    dq_statement: dict[str, Any] = dataclasses.field(default_factory=dict)  # the DQ statement
 
     @classmethod
     def from_config(
