@@ -42,6 +42,8 @@ from pipelines.report.model import (
 from pipelines.report.params import COUNCIL_FIELDS, ReportParameters
 
 PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
+#: Tests that execute the notebooks in Jupyter kernels (seconds each): not in the fast lane.
+kernels = pytest.mark.slow
 
 
 def _metrics(workforce: bool = True) -> Metrics:
@@ -508,6 +510,7 @@ def out_dir() -> Path:
     return rendered_reports(workforce=True)
 
 
+@kernels
 def test_every_page_and_the_executed_notebooks_are_written(out_dir):
     for name in PAGES:
         assert (out_dir / f"{name}.html").stat().st_size > 1000, name
@@ -517,6 +520,7 @@ def test_every_page_and_the_executed_notebooks_are_written(out_dir):
         assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
 
 
+@kernels
 @pytest.mark.parametrize("name", PAGES)
 def test_page_is_self_contained_and_structured(out_dir, name):
     markup = (out_dir / f"{name}.html").read_text(encoding="utf-8")
@@ -542,6 +546,7 @@ def test_page_is_self_contained_and_structured(out_dir, name):
         assert markup.count("<figure") >= 2
 
 
+@kernels
 def test_index_links_every_page_and_the_data_quality_report(out_dir):
     markup = (out_dir / "index.html").read_text(encoding="utf-8")
     for name in PAGES[1:] + ["data_quality"]:
@@ -551,6 +556,7 @@ def test_index_links_every_page_and_the_data_quality_report(out_dir):
     assert "were not supplied" not in markup
 
 
+@kernels
 def test_tables_show_the_public_figures(out_dir):
     public = read_rows(out_dir / "metrics_public.csv")
     seen = set()
@@ -564,6 +570,7 @@ def test_tables_show_the_public_figures(out_dir):
     assert not missing, sorted(missing)[:10]
 
 
+@kernels
 def test_withheld_counts_appear_nowhere(out_dir):
     """A withheld figure shows as ``c`` in its cells, and the chart drawn beside that table (its
     SVG, text alternative and caption) never puts a number next to the withheld category."""
@@ -593,12 +600,14 @@ def test_withheld_counts_appear_nowhere(out_dir):
     assert checked > 5
 
 
+@kernels
 def test_notebooks_see_only_the_public_file(out_dir):
     for name in PAGES[1:]:
         nb = (out_dir / "notebooks" / f"{name}.ipynb").read_text("utf-8")
         assert "metrics.csv" not in nb.replace("metrics_public.csv", "")
 
 
+@kernels
 def test_another_council_without_workforce_extracts(tmp_path):
     """A run for another council (--council) names it on every page and Newport on none; without
     the workforce extracts the index says so and there is no workforce page."""
@@ -625,6 +634,7 @@ def test_missing_public_metrics_is_a_clear_error(tmp_path):
         render_reports(tmp_path, config, {})
 
 
+@kernels
 def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     """A page that cannot be produced stops the run with a message naming the error."""
     from pipelines.errors import PipelineError
