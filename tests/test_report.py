@@ -39,7 +39,7 @@ from pipelines.report.model import (
     previous_year,
     to_number,
 )
-from pipelines.report.params import COUNCIL_FIELDS, ReportParameters
+from pipelines.report.params import COUNCIL_FIELDS, ReportParameters, parameters_cell
 
 PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
 #: Tests that execute the notebooks in Jupyter kernels (seconds each): not in the fast lane.
@@ -456,6 +456,10 @@ def test_notebook_is_thin_and_its_defaults_are_the_config(name):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
     assert disagreements(notebook_defaults(nb)) == []
+    cell = [c for c in code if "parameters" in c["metadata"].get("tags", [])][0]
+    assert "".join(cell["source"]) == parameters_cell(load_config()), (
+        "run python -m pipelines.report.params to rewrite the parameters cells"
+    )
     body = "".join("".join(c["source"]) for c in code[1:])
     assert f'show_page("{name}", globals())' in body and len(body.splitlines()) <= 3
 

@@ -1,15 +1,16 @@
 """The report stage's parameters: one object, built from the run's ``RunConfig``.
 
 Every notebook receives these fields through papermill (``to_notebook()`` gives the literals) and
-declares the same names, with ``config/run.yaml``'s values as defaults, in its parameters cell;
-tests/test_report.py fails when a notebook's defaults disagree with the config or with the fields
-here. Nothing else lists the run parameters.
+declares the same names, with ``config/run.yaml``'s values as defaults, in its parameters cell,
+written from here by ``python -m pipelines.report.params``; tests/test_report.py fails when a
+notebook's defaults disagree with the config or with the fields here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,23 +26,28 @@ if TYPE_CHECKING:
 COUNCIL_FIELDS = ("council", "comparator", "service", "footer")
 
 
+def _field(help_: str, **kw: Any) -> Any:
+    """A field with the comment its notebook parameter carries."""
+    return dataclasses.field(metadata={"help": help_}, **kw)
+
+
 @dataclasses.dataclass(frozen=True)
 class ReportParameters:
     """What one page needs to know about the run (all literals: strings, ints, a dict)."""
 
-    out_dir: str  # folder holding metrics_public.csv; the pages are written beside it
-    period_start: str  # first day of the reporting period, YYYY-MM-DD
-    period_end: str  # last day of the reporting period, YYYY-MM-DD
-    data_as_at: str  # date the extract was taken, YYYY-MM-DD
-    suppression_threshold: int  # counts from 1 to this value are withheld in public outputs
-    raw_dir: str  # folder holding the extracts (provenance only)
-    council: str  # the council the figures are for (council.name)
-    comparator: str  # the area whose benchmarks are shown beside them (council.comparator)
-    service: str  # the service reported on, used in page titles (council.service)
-    footer: str  # the page footer's opening text (council.footer)
-    code_version: str = "unknown"  # git describe of the code that produced the figures
-    run_date: str = ""  # when the run happened, ISO date and time (provenance only)
-    dq_statement: dict[str, Any] = dataclasses.field(default_factory=dict)  # the DQ statement
+    out_dir: str = _field("folder holding metrics_public.csv; the pages are written beside it")
+    period_start: str = _field("first day of the reporting period, YYYY-MM-DD")
+    period_end: str = _field("last day of the reporting period, YYYY-MM-DD")
+    data_as_at: str = _field("date the extract was taken, YYYY-MM-DD")
+    suppression_threshold: int = _field("counts from 1 to this value are withheld in public")
+    raw_dir: str = _field("folder holding the extracts (provenance only)")
+    council: str = _field("blank: config/run.yaml, council.name")
+    comparator: str = _field("blank: config/run.yaml, council.comparator")
+    service: str = _field("blank: config/run.yaml, council.service")
+    footer: str = _field("blank: config/run.yaml, council.footer")
+    code_version: str = _field("git describe of the code that made the figures", default="unknown")
+    run_date: str = _field("when the run happened (provenance only)", default="")
+    dq_statement: dict[str, Any] = _field("the run's data quality statement", default_factory=dict)
 
     @classmethod
     def from_config(
@@ -95,6 +101,37 @@ class ReportParameters:
         )
 
 
+def parameters_cell(config: RunConfig) -> str:
+    """The source of every notebook's parameters cell: each field with the config's value (run
+    values and the council left at their blank defaults) and its comment."""
+    values = ReportParameters.from_config(config).to_notebook()
+    lines = []
+    for f in dataclasses.fields(ReportParameters):
+        value = values[f.name] if f.default is dataclasses.MISSING else f.default
+        if f.name in COUNCIL_FIELDS:
+            value = ""
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        kind = "dict" if isinstance(value, dict) else type(value).__name__
+        lines.append(f"{f.name}: {kind} = {json.dumps(value)}  # {f.metadata['help']}")
+    return "\n".join(lines)
+
+
+def write_parameter_cells(config: RunConfig, folder: Path = ROOT / "notebooks") -> list[Path]:
+    """Rewrite the parameters cell of every notebook (after a field or config/run.yaml changed):
+    ``python -m pipelines.report.params``."""
+    source = parameters_cell(config).splitlines(keepends=True)
+    changed = []
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+        if cell["source"] != source:
+            cell["source"] = source
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
 def _portable(path: Path | str) -> str:
     """A path relative to the repository when it is inside it (notebooks run with the repository
     as working directory), so no page or executed notebook carries the machine's folders."""
@@ -125,3 +162,10 @@ def code_version() -> str:
 
 def run_date() -> str:
     return dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+
+
+if __name__ == "__main__":
+    from pipelines.config import load_config
+
+    for written in write_parameter_cells(load_config()):
+        print(f"updated {written.relative_to(ROOT)}")
