@@ -28,7 +28,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="suppress counts from 1 to this value in public outputs (default 4)",
     )
     p.add_argument(
-        "--council", dest="council_name", help="the council's name on the pages (config/run.yaml)"
+        "--council", dest="council_name", metavar="NAME", help="the council's name on the pages"
     )
 
 
