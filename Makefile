@@ -11,7 +11,8 @@ STAMP := $(VENV)/.built
 # Run options, passed through only when set: make report RAW_DIR=data/raw/2013-02-01 PERIOD_START=...
 RUN_OPTS = $(if $(RAW_DIR),--raw-dir "$(RAW_DIR)") $(if $(PERIOD_START),--period-start $(PERIOD_START)) \
 	$(if $(PERIOD_END),--period-end $(PERIOD_END)) $(if $(AS_AT),--as-at $(AS_AT)) \
-	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(DQ_DIR),--dq-dir "$(DQ_DIR)") $(if $(THRESHOLD),--threshold $(THRESHOLD))
+	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(DQ_DIR),--dq-dir "$(DQ_DIR)") $(if $(THRESHOLD),--threshold $(THRESHOLD)) \
+	$(if $(COUNCIL),--council "$(COUNCIL)")
 
 .PHONY: help env report validate ingest sample bench test lint clean
 
@@ -25,7 +26,7 @@ $(STAMP): uv.lock pyproject.toml
 
 env: $(STAMP) ## Build the Python environment from the lock file (done by every target)
 
-report: $(STAMP) ## Run the whole pipeline (RAW_DIR, PERIOD_START, PERIOD_END, AS_AT, OUT, THRESHOLD)
+report: $(STAMP) ## Run the whole pipeline (RAW_DIR, PERIOD_START, PERIOD_END, AS_AT, OUT, THRESHOLD, COUNCIL)
 	$(PY) -m pipelines report $(RUN_OPTS)
 
 validate: $(STAMP) ## Ingest and validate only; writes the data quality report

@@ -38,6 +38,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         "warehouse, or create one if the key file is missing: EVERY pseudonym changes and "
         "nothing links to earlier deliveries (without it such a run is refused)",
     )
+    p.add_argument(
+        "--council", dest="council_name", metavar="NAME", help="the council's name on the pages"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +136,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 "dq_dir",
                 "suppression_threshold",
                 "new_key",
+                "council_name",
             )
         }
         return run(load_config(overrides), until=verb)

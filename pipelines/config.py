@@ -17,6 +17,16 @@ DEFAULTS_FILE = ROOT / "config" / "run.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
+class Council:
+    """Who the pages are for (config/run.yaml ``council:``; ``--council`` sets the name)."""
+
+    name: str = ""  # e.g. the council's short name, shown on every page
+    comparator: str = ""  # area of the reference/benchmarks.csv rows shown beside its figures
+    service: str = ""  # the service reported on, in page titles
+    footer: str = ""  # opening text of every page footer ({council} is replaced by the name)
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs to know; business functions take it (or parts) as arguments."""
 
@@ -34,20 +44,7 @@ class RunConfig:
     #: ``--new-key``: accept a key other than the one that built the existing warehouse (or
     #: create one when the key file is missing); every pseudonym then changes.
     new_key: bool = False
-
-    @property
-    def period_label(self) -> str:
-        return f"{self.period_start.isoformat()}_{self.period_end.isoformat()}"
-
-    def as_parameters(self) -> dict[str, Any]:
-        """Literal parameters for notebooks and provenance (dates as ISO strings)."""
-        return {
-            "raw_dir": str(self.raw_dir),
-            "period_start": self.period_start.isoformat(),
-            "period_end": self.period_end.isoformat(),
-            "data_as_at": self.data_as_at.isoformat(),
-            "suppression_threshold": self.suppression_threshold,
-        }
+    council: Council = dataclasses.field(default_factory=Council)
 
 
 def _date(name: str, value: Any) -> dt.date:
@@ -100,6 +97,13 @@ def load_config(
     if threshold < 0:
         raise PipelineError("suppression_threshold must be 0 or more.")
     out = raw.get("out_dir") or f"reports/{start.isoformat()}_{end.isoformat()}"
+    council = raw.get("council") or {}
+    name = str(raw.get("council_name") or council.get("name") or "").strip()  # --council wins
+    if not name:
+        raise PipelineError(
+            f"{defaults_file} has no council name (council: name:): give the council's name "
+            "there, or on the command line with --council."
+        )
     return RunConfig(
         raw_dir=_path(raw["raw_dir"]),
         db_path=_path(raw["db_path"]),
@@ -113,4 +117,10 @@ def load_config(
         key_source=key_source,
         # from the command line only: kept in run.yaml it would switch the key check off for good
         new_key=bool((overrides or {}).get("new_key")),
+        council=Council(
+            name=name,
+            comparator=str(council.get("comparator") or ""),
+            service=str(council.get("service") or ""),
+            footer=str(council.get("footer") or "").replace("{council}", name),
+        ),
     )

@@ -151,7 +151,7 @@ def test_tables_equal_metrics_public(visited, out_dir, name):
 def test_no_withheld_count_is_disclosed(visited, out_dir, name):
     """Cells of withheld figures read ``c``; no withheld count sits beside its category label in
     the rendered text (chart text alternatives included via the DOM)."""
-    from pipelines.report.data import category_label
+    from pipelines.report.spec import category_label
 
     held = withheld_keys(out_dir)
     for key, field, text in visited[name]["cells"]:

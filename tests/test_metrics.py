@@ -11,7 +11,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from pipelines.transform import METRICS_COLUMNS, compute_metrics, load_reference
+from pipelines.transform import METRICS_COLUMNS, compute_metrics
 from pipelines.transform.calendar import bank_holidays
 from tests.fixtures.metrics.helpers import config, figure, insert, rows, shares, warehouse
 
@@ -832,17 +832,6 @@ def test_columns_order_and_read_only_connection(tmp_path):
     assert df.loc[df["denominator"] == 0, "value"].isna().all()
 
 
-def test_reference_tables():
-    ref = load_reference()
-    b = ref["benchmarks"]
-    wales = b[(b["measure"] == "re_referral_12m") & (b["category"] == "2011-12")]
-    assert list(wales["area"]) == ["Wales"] and list(wales["value"]) == [30]
-    t = ref["targets"]
-    caseload = t[(t["measure"] == "caseload_mean") & (t["breakdown"] == "team")]
-    assert list(caseload["green"]) == [20]
-    assert t["source"].str.len().min() > 10
-
-
 def test_connection_left_as_it_was():
     con = _cpr_warehouse()
     con.execute("SET enable_progress_bar = true")
@@ -850,16 +839,3 @@ def test_connection_left_as_it_was():
     assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is True
     temp = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
     assert temp == []
-
-
-def test_rag_status():
-    from pipelines.transform.reference import rag_status
-
-    assert rag_status(96.2, "higher_better", 95, 85) == "GREEN"
-    assert rag_status(95.0, "higher_better", 95, 85) == "GREEN"
-    assert rag_status(90.0, "higher_better", 95, 85) == "AMBER"
-    assert rag_status(56.2, "higher_better", 90, 75) == "RED"
-    assert rag_status(40.0, "lower_better", 30, 35) == "RED"
-    assert rag_status(33.0, "lower_better", 30, 35) == "AMBER"
-    assert rag_status(21.0, "lower_better", 20, float("nan")) == "RED"
-    assert rag_status(float("nan"), "lower_better", 20, None) == ""

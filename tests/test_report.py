@@ -1,9 +1,11 @@
-"""Committee pages: helpers (tables, suppression-safe chart data, titles, RAG) and a render of the
-fake metrics (tests/report_helpers.py) checked for completeness, offline-ness and disclosure."""
+"""Committee pages. Fast unit tests first (the model, the pure block functions, prose, templates,
+pages.yaml, the notebooks' parameters; no kernel), then renders of the fake metrics
+(tests/report_helpers.py) checked for completeness, offline-ness, disclosure and the council."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -23,20 +25,25 @@ from report_helpers import (
 )
 
 from pipelines import ROOT
-from pipelines.contract import METRICS_COLUMNS
-from pipelines.report import charts, findings, page, sections
-from pipelines.report.data import (
+from pipelines.config import load_config
+from pipelines.contract import METRICS_COLUMNS, metrics_shape
+from pipelines.report import blocks, charts, prose, spec
+from pipelines.report.blocks import Cell, Page, Point
+from pipelines.report.markup import render
+from pipelines.report.model import (
     Metrics,
     Reference,
     Row,
-    fmt_value,
+    Target,
     load_reference,
-    rag_status,
+    previous_year,
     to_number,
 )
-from pipelines.report.tables import Cell, breakdown_table, html_table
+from pipelines.report.params import COUNCIL_FIELDS, ReportParameters, parameters_cell
 
 PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
+#: Tests that execute the notebooks in Jupyter kernels (seconds each): not in the fast lane.
+kernels = pytest.mark.slow
 
 
 def _metrics(workforce: bool = True) -> Metrics:
@@ -44,139 +51,127 @@ def _metrics(workforce: bool = True) -> Metrics:
     return Metrics(Row(**dict(zip(METRICS_COLUMNS, r, strict=True))) for r in rows)
 
 
-def _ctx(analysis: str, metrics: Metrics | None = None) -> page.Context:
-    return page.context(
-        analysis,
-        "/nonexistent",
-        "2012-04-01",
-        "2012-12-31",
-        "2013-01-31",
-        THRESHOLD,
-        metrics=metrics or _metrics(),
-    )
+def _params(**kw) -> ReportParameters:
+    return dataclasses.replace(ReportParameters.from_config(load_config()), **kw)
+
+
+def _page(analysis: str, metrics: Metrics | None = None, **kw) -> Page:
+    return Page.open(analysis, _params(**kw), metrics or _metrics())
 
 
 # ---------------------------------------------------------------------------------------------
-# Formatting and tables
+# The model: figures, comparators, targets, RAG
+
+
+def test_withheld_and_blank_figures_have_no_number():
+    assert to_number("c") is None and to_number("") is None and to_number("nan") is None
+    assert to_number(" 12.5 ") == 12.5
+    row = Row("a", "m", "S", "total", "all", "c", "30", "c", "percent")
+    assert row.number is None and row.key == "a|m|S|total|all"
+
+
+def test_reference_data_is_read_for_the_comparator_only():
+    ref = load_reference("Wales")
+    (period, wales) = ref.latest_benchmark("re_referral_12m", "DAT")
+    assert period == "2011-12" and wales.value == 30 and wales.area == "Wales"
+    assert ref.caseload_threshold == 20
+    assert ref.target("caseload_mean", "WORKFORCE", "team", "DAT 1") is not None
+    assert load_reference("England").benchmarks == ()  # no comparator held for that area
+
+
+def test_every_reference_row_names_its_source():
+    import csv
+
+    for name in ("benchmarks", "targets"):
+        with open(ROOT / "reference" / f"{name}.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+        assert rows and all(len(r["source"]) > 10 for r in rows), name
+
+
+def test_reference_files_missing_give_empty_tables(tmp_path):
+    ref = load_reference("Wales", tmp_path)
+    assert ref.benchmarks == () and ref.targets == () and ref.caseload_threshold is None
+
+
+def test_reference_rows_without_a_number_are_skipped(tmp_path):
+    (tmp_path / "benchmarks.csv").write_text(
+        "analysis,measure,scope,breakdown,category,area,value,unit,source\n"
+        "# a comment line\n"
+        "x,m,DAT,total,all,Wales,n/a,percent,s\nx,m,DAT,total,all,Wales,12,percent,s\n"
+    )
+    ref = load_reference("Wales", tmp_path)
+    assert [b.value for b in ref.benchmarks_for("m", "DAT")] == [12.0]
+
+
+@pytest.mark.parametrize(
+    ("value", "lower_better", "status"),
+    [
+        (25.0, True, "Green"),
+        (30.0, True, "Green"),
+        (33.0, True, "Amber"),
+        (40.0, True, "Red"),
+        (96.0, False, "Green"),
+        (90.0, False, "Amber"),
+        (50.0, False, "Red"),
+        (None, True, None),
+    ],
+)
+def test_rag_status_follows_the_reference_rule(value, lower_better, status):
+    green, amber = (30.0, 35.0) if lower_better else (95.0, 85.0)
+    target = Target("m", "S", "total", "all", green, amber, lower_better)
+    assert target.status(value) == status
+
+
+def test_rag_without_amber_level_is_green_or_red():
+    target = Target("m", "S", "total", "all", 20.0, None, True)
+    assert target.status(20.0) == "Green" and target.status(20.1) == "Red"
+
+
+def test_every_target_agrees_with_the_polarity_of_its_measure():
+    """pages.yaml keeps which direction is better for every measure (for the direction words of
+    the series to come); a target in reference/targets.csv must not say the opposite."""
+    for t in load_reference("Wales").targets:
+        assert spec.polarity(t.measure) == ("lower" if t.lower_better else "higher"), t.measure
+
+
+def test_previous_year_is_the_financial_year_before_the_period_end():
+    m = _metrics()
+    row = m.get("re_referrals", "re_referral_12m", "DAT")
+    year, prev = previous_year(m, row, "2012-12-31")
+    assert year == "2011-12" and prev.value.startswith("44")
+    assert previous_year(m, row, "2013-06-30")[0] == "2012-13"
+    assert previous_year(m, m.get("cpr", "on_register", "CPR"), "2012-12-31") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers and words
 
 
 def test_values_are_formatted_and_withheld_cells_stay_c():
-    assert fmt_value("c", "percent") == "c"
-    assert fmt_value("", "percent") == "–"
-    assert fmt_value("35.04", "percent") == "35.0%"
-    assert fmt_value("2152", "count") == "2,152"
-    assert fmt_value("0", "count") == "0"
-    assert to_number("c") is None and to_number("") is None and to_number("nan") is None
+    assert prose.cell("c", "percent") == "c"
+    assert prose.cell("", "percent") == "–"
+    assert prose.cell("35.04", "percent") == "35.0%"
+    assert prose.cell("2152", "count") == "2,152"
+    assert prose.cell("0", "count") == "0"
 
 
 def test_rounding_never_shows_a_shortfall_as_100_percent():
-    assert charts._fmt(99.5, "percent") == "99.5%"
-    assert charts._fmt(99.4, "percent") == "99%"
-    assert charts._fmt(100.0, "percent") == "100%"
-    assert charts._fmt(0.2, "percent") == "0.2%"
-
-
-def test_table_has_caption_scoped_headers_and_right_aligned_numbers():
-    markup = html_table(
-        "Referrals by source",
-        ["Source", "Number"],
-        [[Cell("Schools"), Cell("152", True, "k|m|s|b|c", "value")]],
-        numeric_cols=(1,),
-    )
-    assert "<caption>Referrals by source</caption>" in markup
-    assert '<th scope="col">Source</th>' in markup
-    assert '<th scope="col" class="num">Number</th>' in markup
-    assert '<th scope="row">Schools</th>' in markup
-    assert '<td class="num" data-key="k|m|s|b|c" data-field="value">152</td>' in markup
-
-
-def test_breakdown_table_shows_withheld_cells_as_c():
-    m = _metrics()
-    rows = m.select("cpr", "registrations", "CPR", "category")
-    markup = breakdown_table("Registrations by category", rows, "Category")
-    fin = [c for c in keyed_cells(markup) if c[0] == "cpr|registrations|CPR|category|FIN"]
-    shown = {field: text for _, field, text in fin}
-    assert shown == {"numerator": "c", "denominator": "120", "value": "c"}
-    assert "Financial abuse" in markup
-
-
-def test_table_escapes_labels():
-    markup = html_table("x", ["a"], [[Cell("<script>")]])
-    assert "<script>" not in markup and "&lt;script&gt;" in markup
-
-
-# ---------------------------------------------------------------------------------------------
-# Charts: data only from shown figures, valid Vega-Lite, palette, text alternative
-
-
-def test_chart_data_leaves_out_withheld_categories():
-    m = _metrics()
-    ctx = _ctx("cpr", m)
-    block = page.breakdown(ctx, "registrations", "CPR", "category", "registrations").data
-    svg = re.search(r"<svg.*?</svg>", block, re.S).group(0)
-    assert "Financial abuse" not in svg  # withheld: not drawn at all
-    assert "Neglect" in svg
-    caption = re.search(r"<figcaption>(.*?)</figcaption>", block, re.S).group(1)
-    assert "Not drawn (withheld or not applicable): Financial abuse" in caption
-    chart = charts.bar_chart(
-        [charts.Bar("A", 10.0), charts.Bar("B", None)], "t", "s", "percent", "Percentage"
-    )
-    data = [layer["data"]["values"] for layer in chart.to_dict(validate=False)["layer"]]
-    assert all(v["label"] != "B" for values in data for v in values)
-
-
-def test_chart_specs_are_valid_vega_lite_and_use_the_palette():
-    bar = charts.bar_chart([charts.Bar("A", 10.0)], "t", "s", "percent", "Percentage")
-    line = charts.line_chart(
-        [charts.Point("2011-12", 40.0, "Newport"), charts.Point("2011-12", 30.0, "Wales")],
-        "t",
-        "s",
-        "percent",
-        "%",
-    )
-    for chart in (bar, line):
-        spec = chart.to_dict(validate=True)  # raises on an invalid spec
-        assert spec["title"]["text"] == ["t"]
-    assert charts.theme()["config"]["range"]["category"] == [
-        "#12436D",
-        "#28A197",
-        "#801650",
-        "#F46A25",
-        "#3D3D3D",
-        "#A285D1",
-    ]
-    line_spec = line.to_dict(validate=False)
-    # series told apart by dash and shape as well as colour
-    enc = line_spec["layer"][0]["encoding"]
-    assert "strokeDash" in enc
-    assert "shape" in line_spec["layer"][1]["encoding"]
-
-
-def test_figure_is_inline_svg_with_a_text_alternative_and_no_external_reference():
-    chart = charts.bar_chart([charts.Bar("A", 10.0)], "Title", "Sub", "percent", "Percentage")
-    fig = charts.figure(chart, "Bar chart. A: 10%.")
-    assert fig.startswith('<figure class="chart"')
-    assert '<svg role="img" aria-label="Bar chart. A: 10%."' in fig
-    assert "<figcaption>Bar chart. A: 10%.</figcaption>" in fig
-    assert "http" not in fig
-    assert "graphics-symbol" not in fig  # vega's per-mark ARIA removed
-
-
-# ---------------------------------------------------------------------------------------------
-# Titles and key messages state the finding, from shown figures only
+    assert prose.number(99.5, "percent") == "99.5%"
+    assert prose.number(99.4, "percent") == "99%"
+    assert prose.number(100.0, "percent") == "100%"
+    assert prose.number(0.2, "percent") == "0.2%"
+    assert prose.number(2152.0, "count") == "2,152" and prose.number(2.25, "score") == "2.2"
 
 
 def test_breakdown_title_states_the_finding():
-    m = _metrics()
-    rows = m.select("referrals", "received", "PREVENTION", "source_group")
-    title = findings.breakdown_title(rows, "received", "PREVENTION", "referrals")
+    rows = _metrics().select("referrals", "received", "PREVENTION", "source_group")
+    title = prose.breakdown_title(rows, "received", "PREVENTION", "referrals")
     assert title == "Schools and police made over half of referrals, Prevention Service"
 
 
 def test_trend_title_names_first_last_and_peak():
-    m = _metrics()
-    rows = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
-    assert findings.trend_title(rows, "the re-referral rate") == (
+    rows = _metrics().select("re_referrals", "re_referral_12m", "DAT", "financial_year")
+    assert prose.trend_title(rows, "the re-referral rate") == (
         "The re-referral rate rose from 25% in 2010-11 to 40% in 2012-13, after a peak of 44% "
         "in 2011-12"
     )
@@ -187,103 +182,327 @@ def test_titles_never_use_withheld_figures():
         Row("a", "received", "FST", "source_group", "DAT", "c", "30", "c", "percent"),
         Row("a", "received", "FST", "source_group", "CPT", "20", "30", "66.7", "percent"),
     ]
-    title = findings.breakdown_title(rows, "received", "FST", "referrals")
-    assert "DAT" not in title
+    assert "DAT" not in prose.breakdown_title(rows, "received", "FST", "referrals")
+    rule = {"lowest": "{label}: {value}", "otherwise": "none shown"}
+    assert prose.lowest_title([("A", None), ("B", 80.0)], rule) == "B: 80%"
+    assert prose.lowest_title([("A", None)], rule) == "none shown"
 
 
-def test_key_messages_quote_the_wales_comparator_and_targets():
-    msgs = findings.key_messages(_metrics(), "re_referrals", load_reference())
+def test_key_messages_quote_the_comparator():
+    msgs = prose.key_messages(_metrics(), "re_referrals", load_reference("Wales"))
     assert msgs[0].startswith("40% of referrals to the Duty and Assessment Teams")
     assert "the Wales figure was 30% in 2011-12" in msgs[0]
 
 
 # ---------------------------------------------------------------------------------------------
-# Reference data and RAG
+# Blocks: pure functions from figures to tables, charts, statistics and messages
 
 
-def test_reference_data_is_read_from_the_metrics_stage_files():
-    ref = load_reference()
-    (period, wales) = ref.latest_benchmark("re_referral_12m", "DAT")
-    assert period == "2011-12" and float(wales["value"]) == 30
-    assert ref.caseload_threshold == 20
-    assert ref.target("caseload_mean", "WORKFORCE", "team", "DAT 1") is not None
+def test_breakdown_block_leaves_withheld_categories_out_of_the_chart():
+    fig = blocks.breakdown(_page("cpr"), "CPR", "registrations", "category", "registrations")
+    assert fig.heading == "Registrations by category of abuse"
+    drawn = {p.label for p in fig.chart.points if p.value is not None}
+    assert "Neglect" in drawn and "Financial abuse" not in drawn
+    assert "Financial abuse" not in fig.chart.alt_text
+    assert fig.chart.note == "Not drawn (withheld or not applicable): Financial abuse."
+    fin = [r for r in fig.table.rows if r[0].text == "Financial abuse"][0]
+    assert [c.text for c in fin[1:]] == ["c", "120", "c"]
+    assert fin[1].key == "cpr|registrations|CPR|category|FIN" and fin[1].field == "numerator"
 
 
-def test_reference_files_missing_give_empty_tables(tmp_path):
-    ref = load_reference(tmp_path)
-    assert ref.benchmarks == [] and ref.targets == [] and ref.caseload_threshold is None
+def test_breakdown_chart_subtitle_names_the_council():
+    fig = blocks.breakdown(
+        _page("cpr", council="Testshire"), "CPR", "registrations", "category", "x"
+    )
+    assert ", Testshire, 1 April 2012 to 31 December 2012" in fig.chart.subtitle
 
 
-@pytest.mark.parametrize(
-    ("value", "direction", "status"),
-    [
-        (25.0, "lower_better", "Green"),
-        (33.0, "lower_better", "Amber"),
-        (40.0, "lower_better", "Red"),
-        (96.0, "higher_better", "Green"),
-        (90.0, "higher_better", "Amber"),
-        (50.0, "higher_better", "Red"),
-        (None, "lower_better", None),
-    ],
-)
-def test_rag_status_follows_the_reference_rule(value, direction, status):
-    green, amber = ("30", "35") if direction == "lower_better" else ("95", "85")
-    target = {"direction": direction, "green": green, "amber": amber}
-    assert rag_status(value, target) == status
+def test_trend_block_draws_the_comparator_beside_the_council():
+    page = _page("re_referrals", council="Testshire", comparator="Wales")
+    fig = blocks.trend(page, "DAT", "re_referral_12m", "the re-referral rate")
+    series = {(p.series, p.label): p.value for p in fig.chart.points}
+    assert series[("Wales", "2011-12")] == 30 and series[("Testshire", "2012-13")] is not None
+    assert fig.table.header[-1] == "Wales" and "Wales 30% in 2011-12." in fig.chart.alt_text
+    assert fig.note == ""
+    other = blocks.trend(_page("cpr", comparator="England"), "CPR", "re_registration", "x")
+    assert other.note == "No England comparator is held for this measure."
 
 
-def test_rag_without_amber_level_is_green_or_red():
-    target = {"direction": "lower_better", "green": "20", "amber": ""}
-    assert rag_status(20.0, target) == "Green" and rag_status(20.1, target) == "Red"
-    assert rag_status(50.0, None) is None
+def test_figures_block_gives_targets_and_status():
+    fig = blocks.figures(
+        _page("cpr"),
+        "CPR",
+        "Child protection timeliness",
+        [["icpc_timely", "Initial"], ["core_group_timely", "Core"], ["nothing", "Gone"]],
+        title={"lowest": "{label} was the weakest: {value}", "otherwise": "none"},
+    )
+    assert [r[0].text for r in fig.table.rows] == ["Initial", "Core"]  # missing rows skipped
+    assert fig.table.rows[1][-1] == Cell("Red: target missed", rag="red")
+    assert fig.table.rows[0][-2].text == "green ≥ 95%, amber ≥ 85%"
+    assert fig.chart.title == "Core was the weakest: 56%"
 
 
-def test_previous_year_is_the_financial_year_before_the_period_end():
-    prev = page.previous_year(_metrics(), "re_referrals", "re_referral_12m", "DAT", "2012-12-31")
-    assert prev is not None and prev[0] == "2011-12" and prev[1].value.startswith("44")
+def test_headline_table_has_previous_year_comparator_target_and_status():
+    page = _page("re_referrals")
+    t = blocks.headline_table(page, [["re_referrals", "re_referral_12m", "DAT", "Re"]], "c")
+    cells = t.rows[0]
+    assert cells[2].note == "(2011-12)" and cells[2].key.endswith("financial_year|2011-12")
+    assert cells[3].text == "30.0% (2011-12)" and cells[-1].rag == "red"
+    assert t.header[3] == "Wales"
+    empty = blocks.headline_table(page, [["re_referrals", "nothing", "DAT", "x"]], "c")
+    assert isinstance(empty, blocks.Message)
 
 
-def test_dq_statement_shapes():
-    assert "All extracts passed" in page.dq_html(FAKE_DQ, ["dat_referrals"])
-    one = page.dq_html(FAKE_DQ, ["dat_referrals"])
-    assert "Referral received by the Duty and Assessment Teams" in one and "2,152" in one
-    assert "distance-travelled" not in one  # only the extracts behind the page
-    assert "score out of range" in page.dq_html(FAKE_DQ, ["ifss_distance_travelled"])
-    assert "first: fine" in page.dq_html({"extracts": {"a": "first: fine"}}, ["a"])
-    assert "No data quality statement" in page.dq_html({}, ["dat_referrals"])
-    assert "errors: 0" in page.dq_html({"errors": 0}, [])
+def test_caseload_block_draws_the_threshold():
+    fig = blocks.caseloads(_page("workforce"), "WORKFORCE", "team")
+    assert fig.chart.rules == (blocks.Rule(20.0, "Threshold 20"),)
+    assert fig.chart.title.startswith("3 of 5 teams averaged more than 20 cases")
+    assert [r[-1].text for r in fig.table.rows] == ["No", "No", "Yes", "Yes", "Yes"]
+
+
+def test_follow_up_without_figures_says_why():
+    rows = [r for r in _metrics().rows if r.measure != "rereferred_6m"]
+    block = blocks.follow_up(_page("re_referrals", Metrics(rows)), "DAT", "rereferred_6m", 6)
+    assert isinstance(block, blocks.Message) and "cannot be measured yet" in block.text
+
+
+def test_a_section_without_figures_is_left_out():
+    page = _page("referrals", Metrics(r for r in _metrics().rows if r.scope != "FASS"))
+    anchors = [p[0].anchor for p in blocks.page_blocks(page)[1:-1]]
+    assert "scope-fass" not in anchors and "scope-fst" in anchors
+
+
+def test_data_quality_reads_the_validation_statement():
+    link = blocks.Message("See.")
+    page = _page("referrals", dq_statement=FAKE_DQ)
+    section = blocks.data_quality(page, ["dat_referrals"], link)
+    summary, t = section.blocks[:2]
+    assert summary.text == FAKE_DQ["summary"]
+    assert [c.text for c in t.rows[0]] == [
+        "Referral received by the Duty and Assessment Teams",
+        "2,152",
+        "2,150",
+        "2",
+        "0",
+        "0",
+        "yes",
+    ]
+    assert len(t.rows) == 1 and section.blocks[-1] is link  # only the extracts behind the page
+    warned = blocks.data_quality(page, ["ifss_distance_travelled"], link).blocks
+    assert "score out of range" in warned[3].items[0].text
+    assert len(blocks.data_quality(page, [], link).blocks[1].rows) == 7  # index: every extract
+    none = blocks.data_quality(_page("cpr", dq_statement={}), [], link).blocks[0]
+    assert none.text == "No data quality statement was supplied for this run."
 
 
 # ---------------------------------------------------------------------------------------------
-# Notebooks: committed without outputs, a parameters cell of literals with type hints and comments
+# Templates and charts
 
 
-@pytest.mark.parametrize("name", [p for p in PAGES if p != "index"])
-def test_notebook_is_thin_parameterised_and_without_outputs(name):
-    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
+def test_table_has_caption_scoped_headers_and_right_aligned_numbers():
+    markup = render(
+        [
+            blocks.table(
+                "Referrals by source",
+                ["Source", "Number"],
+                [[Cell("Schools"), Cell("152", True, "k|m|s|b|c", "value")]],
+                (1,),
+            )
+        ]
+    )
+    assert "<caption>Referrals by source</caption>" in markup
+    assert '<th scope="col">Source</th>' in markup
+    assert '<th scope="col" class="num">Number</th>' in markup
+    assert '<th scope="row">Schools</th>' in markup
+    assert '<td class="num" data-key="k|m|s|b|c" data-field="value">152</td>' in markup
+
+
+def test_templates_escape_every_text():
+    markup = render(
+        [
+            blocks.table("<b>", ["<i>"], [[Cell("<script>")]]),
+            blocks.Message("<script>", lead="<b>", link=("x.html", "<i>")),
+            blocks.Section("<h>", "a", (blocks.Statistic("<s>", "1", "k"),)),
+        ]
+    )
+    assert "<script>" not in markup and "<b>" not in markup and "<i>" not in markup
+    assert "&lt;script&gt;" in markup
+
+
+def test_status_and_previous_year_cells():
+    markup = render(
+        [
+            blocks.table(
+                "c",
+                ["a", "b", "c"],
+                [
+                    [
+                        Cell("x"),
+                        Cell("17.6%", True, "k", "value", "(2011-12)"),
+                        Cell("No target set", rag="none"),
+                    ]
+                ],
+            )
+        ]
+    )
+    assert (
+        '<td class="num"><span data-key="k" data-field="value">17.6%</span> (2011-12)</td>'
+        in markup
+    )
+    assert '<td><span class="rag-none">No target set</span></td>' in markup
+
+
+def test_chart_specs_are_valid_vega_lite_and_use_the_palette():
+    points = [Point("A", 10.0), Point("B", None)]
+    bar = blocks.chart(
+        "bar", ("t", "s"), "percent", "Percentage", points, rules=[blocks.Rule(5, "R")]
+    )
+    assert bar.note == "Not drawn (withheld or not applicable): B."
+    assert bar.alt_text == "Bar chart. t. A: 10%."
+    two = [
+        Point("2011-12", 40.0, "X"),
+        Point("2012-13", None, "X"),
+        Point("2011-12", 30.0, "Wales"),
+    ]
+    line = blocks.chart("line", ("t", "s"), "percent", "%", two, rules=[blocks.Rule(30, "Target")])
+    assert line.alt_text == "Line chart. t. X 2011-12: 40%; Wales 2011-12: 30%."
+    assert line.note == "Not drawn (withheld or not applicable): X 2012-13."
+    for chart in (bar, line):
+        spec_ = charts.spec(chart).to_dict(validate=True)  # raises on an invalid spec
+        assert spec_["title"]["text"] == ["t"]
+    data = [layer["data"]["values"] for layer in charts.spec(bar).to_dict(validate=False)["layer"]]
+    assert all(v.get("label") != "B" for values in data for v in values)  # withheld: no data
+    assert charts.theme()["config"]["range"]["category"] == [
+        "#12436D",
+        "#28A197",
+        "#801650",
+        "#F46A25",
+        "#3D3D3D",
+        "#A285D1",
+    ]
+    line_spec = charts.spec(line).to_dict(validate=False)
+    assert "strokeDash" in line_spec["layer"][0]["encoding"]  # told apart by dash and shape
+    assert "shape" in line_spec["layer"][1]["encoding"]
+
+
+def test_figure_is_inline_svg_with_a_text_alternative_and_no_external_reference():
+    chart = blocks.chart("bar", ("Title", "Sub"), "percent", "Percentage", [Point("A", 10.0)])
+    fig = render([blocks.Figure(chart=chart, boxed=False)])
+    assert fig.startswith('<figure class="chart" id="chart-')
+    assert '<svg role="img" aria-label="Bar chart. Title. A: 10%."' in fig
+    assert "<figcaption>Bar chart. Title. A: 10%.</figcaption>" in fig
+    assert "http" not in fig and "graphics-symbol" not in fig  # vega's per-mark ARIA removed
+
+
+# ---------------------------------------------------------------------------------------------
+# pages.yaml
+
+
+def test_every_block_of_pages_yaml_has_a_builder_and_every_anchor_is_unique():
+    for analysis, info in spec.pages().items():
+        anchors = [s["anchor"] for s in info["sections"]]
+        assert len(anchors) == len(set(anchors)), analysis
+        for section in info["sections"]:
+            for item in section["blocks"]:
+                (kind,) = item
+                assert kind in blocks.BUILDERS, (analysis, kind)
+        for measure, scope, _ in info["headline"]:
+            assert measure in spec.page_measures(analysis) and scope in spec.spec()["scopes"]
+
+
+def test_every_measure_is_defined_and_on_a_page():
+    m = _metrics()
+    measures = {r.measure for r in m.rows}
+    assert measures <= set(spec.spec()["measures"])
+    assert measures <= {x for v in metrics_shape()["analyses"].values() for x in v}
+    assert all(spec.polarity(x) in ("higher", "lower", "none") for x in measures)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks: committed without outputs; a parameters cell of literals agreeing with the config
+
+
+def notebook_defaults(nb: dict) -> dict[str, object]:
+    """The parameters cell of a notebook, parsed (literals only)."""
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
     params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(params) == 1 and code[0] is params[0]
     source = "".join(params[0]["source"])
-    tree = ast.parse(source)
-    names = set()
-    for stmt in tree.body:
+    out = {}
+    for stmt in ast.parse(source).body:
         assert isinstance(stmt, ast.AnnAssign), ast.dump(stmt)
-        ast.literal_eval(stmt.value)  # literals only, nothing derived
-        names.add(stmt.target.id)
-    assert {
-        "out_dir",
-        "period_start",
-        "period_end",
-        "data_as_at",
-        "suppression_threshold",
-        "raw_dir",
-        "code_version",
-    } <= names
+        out[stmt.target.id] = ast.literal_eval(stmt.value)  # literals only, nothing derived
     assert all("#" in line for line in source.splitlines() if line.strip())
+    return out
+
+
+def disagreements(defaults: dict[str, object]) -> list[str]:
+    """Where a notebook's defaults differ from config/run.yaml (through ReportParameters)."""
+    expected = ReportParameters.from_config(load_config()).to_notebook()
+    out = sorted(set(defaults) ^ set(expected))
+    for name, value in expected.items():
+        if name in COUNCIL_FIELDS:
+            value = ""  # blank in notebooks: from config/run.yaml at run time
+        elif name in ("code_version", "run_date", "dq_statement"):
+            continue  # known only when a run happens
+        if name in defaults and defaults[name] != value:
+            out.append(f"{name}: {defaults[name]!r} != {value!r}")
+    return out
+
+
+@pytest.mark.parametrize("name", PAGES[1:])
+def test_notebook_is_thin_and_its_defaults_are_the_config(name):
+    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
+    assert disagreements(notebook_defaults(nb)) == []
+    cell = [c for c in code if "parameters" in c["metadata"].get("tags", [])][0]
+    assert "".join(cell["source"]) == parameters_cell(load_config()), (
+        "run python -m pipelines.report.params to rewrite the parameters cells"
+    )
     body = "".join("".join(c["source"]) for c in code[1:])
-    assert "pipelines.report" in body and len(body.splitlines()) < 30
+    assert f'show_page("{name}", globals())' in body and len(body.splitlines()) <= 3
+
+
+def test_a_default_that_disagrees_with_the_config_is_found():
+    nb = json.loads((ROOT / "notebooks" / "cpr.ipynb").read_text(encoding="utf-8"))
+    defaults = notebook_defaults(nb)
+    assert disagreements({**defaults, "period_end": "2013-03-31"}) == [
+        "period_end: '2013-03-31' != '2012-12-31'"
+    ]
+    assert disagreements({k: v for k, v in defaults.items() if k != "raw_dir"}) == ["raw_dir"]
+
+
+def test_a_notebook_run_alone_takes_the_council_from_the_config():
+    values = _params(council="", comparator="", service="", footer="").to_notebook()
+    params = ReportParameters.from_namespace({**values, "unrelated": 1})
+    council = load_config().council
+    assert params.council == council.name and params.comparator == council.comparator
+    assert _params(council="X").council == "X"
+
+
+def test_a_config_without_a_council_name_says_where_to_give_it(tmp_path):
+    from pipelines.config import DEFAULTS_FILE
+    from pipelines.errors import PipelineError
+
+    text = DEFAULTS_FILE.read_text(encoding="utf-8")
+    blank = tmp_path / "run.yaml"
+    blank.write_text(text.replace("council:", "council_unused:"), encoding="utf-8")
+    with pytest.raises(PipelineError, match="no council name .* --council"):
+        load_config(defaults_file=blank)
+    assert (
+        load_config({"council_name": "Testshire"}, defaults_file=blank).council.name == "Testshire"
+    )
+
+
+def test_the_council_is_configuration_not_code():
+    """No council name in the code: it comes from config/run.yaml or --council."""
+    name = load_config().council.name.lower()
+    for folder in ("pipelines", "notebooks"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and path.suffix in {".py", ".yaml", ".j2", ".ipynb", ".sql", ".md"}:
+                assert name not in path.read_text(encoding="utf-8").lower(), path
+    assert load_config({"council_name": "Testshire"}).council.name == "Testshire"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,6 +514,7 @@ def out_dir() -> Path:
     return rendered_reports(workforce=True)
 
 
+@kernels
 def test_every_page_and_the_executed_notebooks_are_written(out_dir):
     for name in PAGES:
         assert (out_dir / f"{name}.html").stat().st_size > 1000, name
@@ -304,6 +524,7 @@ def test_every_page_and_the_executed_notebooks_are_written(out_dir):
         assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
 
 
+@kernels
 @pytest.mark.parametrize("name", PAGES)
 def test_page_is_self_contained_and_structured(out_dir, name):
     markup = (out_dir / f"{name}.html").read_text(encoding="utf-8")
@@ -329,6 +550,7 @@ def test_page_is_self_contained_and_structured(out_dir, name):
         assert markup.count("<figure") >= 2
 
 
+@kernels
 def test_index_links_every_page_and_the_data_quality_report(out_dir):
     markup = (out_dir / "index.html").read_text(encoding="utf-8")
     for name in PAGES[1:] + ["data_quality"]:
@@ -338,6 +560,7 @@ def test_index_links_every_page_and_the_data_quality_report(out_dir):
     assert "were not supplied" not in markup
 
 
+@kernels
 def test_tables_show_the_public_figures(out_dir):
     public = read_rows(out_dir / "metrics_public.csv")
     seen = set()
@@ -351,11 +574,10 @@ def test_tables_show_the_public_figures(out_dir):
     assert not missing, sorted(missing)[:10]
 
 
+@kernels
 def test_withheld_counts_appear_nowhere(out_dir):
     """A withheld figure shows as ``c`` in its cells, and the chart drawn beside that table (its
     SVG, text alternative and caption) never puts a number next to the withheld category."""
-    from pipelines.report.data import category_label
-
     held = withheld_keys(out_dir)
     assert held, "the fake metrics must withhold something"
     checked = 0
@@ -369,7 +591,7 @@ def test_withheld_counts_appear_nowhere(out_dir):
             figure = "".join(re.findall(r"<figure.*?</figure>", block, re.S))
             for key in keys & set(held):
                 inner, public = held[key]
-                label = category_label(key.split("|")[3], key.split("|")[4])
+                label = spec.category_label(key.split("|")[3], key.split("|")[4])
                 for field in ("value", "numerator"):
                     if public[field] != "c" or not inner[field]:
                         continue
@@ -382,64 +604,32 @@ def test_withheld_counts_appear_nowhere(out_dir):
     assert checked > 5
 
 
+@kernels
 def test_notebooks_see_only_the_public_file(out_dir):
     for name in PAGES[1:]:
         nb = (out_dir / "notebooks" / f"{name}.ipynb").read_text("utf-8")
         assert "metrics.csv" not in nb.replace("metrics_public.csv", "")
 
 
-# ---------------------------------------------------------------------------------------------
-# Without the workforce extracts
-
-
-def test_without_workforce_rows_index_says_so_and_no_page(tmp_path):
-    from pipelines.report import render
+@kernels
+def test_another_council_without_workforce_extracts(tmp_path):
+    """A run for another council (--council) names it on every page and Newport on none; without
+    the workforce extracts the index says so and there is no workforce page."""
+    from pipelines.report import render_reports
 
     write_fake_metrics(tmp_path, workforce=False)
-    metrics = Metrics.read(tmp_path / "metrics_public.csv")
-    todo = render.analyses_to_render(metrics)
-    assert "workforce" not in todo
-    params = {
-        "out_dir": str(tmp_path),
-        "period_start": "2012-04-01",
-        "period_end": "2012-12-31",
-        "data_as_at": "2013-01-31",
-        "suppression_threshold": 4,
-        "raw_dir": "data/raw/sample",
-        "code_version": "test",
-        "run_date": "2013-02-01 09:00:00",
-        "dq_statement": {},
-    }
-    index = render.write_index(tmp_path, metrics, params, todo).read_text("utf-8")
+    config = dataclasses.replace(load_config({"council_name": "Caerphilly"}), out_dir=tmp_path)
+    written = render_reports(tmp_path, config, FAKE_DQ)
+    assert [p.name for p in written] == [f"{p}.html" for p in PAGES[:-1]]
+    for path in written:
+        markup = path.read_text("utf-8")
+        assert "Caerphilly" in markup and "newport" not in markup.lower(), path.name
+    index = (tmp_path / "index.html").read_text("utf-8")
     assert "workforce extracts (posts and leavers) were not supplied" in index
-    assert 'href="workforce.html"' not in index
-
-
-def test_sections_cover_every_measure_of_the_metrics():
-    """Every measure of METRICS.md has a definition and appears in a page's section list."""
-    m = _metrics()
-    measures = {r.measure for r in m.rows}
-    defined = set(page.definitions()["measures"])
-    assert measures <= defined
-    listed = {x for v in sections.MEASURES.values() for x in v}
-    assert measures <= listed
-
-
-def test_code_version_is_given():
-    from pipelines.report.render import code_version
-
-    assert code_version()
-
-
-def test_reference_is_a_dataclass_that_tolerates_odd_rows():
-    ref = Reference([{"measure": "x", "scope": "DAT", "value": "n/a"}], [])
-    assert ref.benchmark("x", "DAT") == []
+    assert 'href="workforce.html"' not in index and not (tmp_path / "workforce.html").exists()
 
 
 def test_missing_public_metrics_is_a_clear_error(tmp_path):
-    import dataclasses
-
-    from pipelines.config import load_config
     from pipelines.errors import PipelineError
     from pipelines.report import render_reports
 
@@ -448,10 +638,11 @@ def test_missing_public_metrics_is_a_clear_error(tmp_path):
         render_reports(tmp_path, config, {})
 
 
+@kernels
 def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     """A page that cannot be produced stops the run with a message naming the error."""
     from pipelines.errors import PipelineError
-    from pipelines.report import render
+    from pipelines.report import runner
 
     write_fake_metrics(tmp_path)
     bad = tmp_path / "nb"
@@ -459,17 +650,12 @@ def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     nb = json.loads((ROOT / "notebooks" / "cpr.ipynb").read_text(encoding="utf-8"))
     nb["cells"][-1]["source"] = ["raise ValueError('no such figure')"]
     (bad / "cpr.ipynb").write_text(json.dumps(nb), encoding="utf-8")
-    monkeypatch.setattr(render, "NOTEBOOKS", bad)
-    params = {
-        "out_dir": str(tmp_path),
-        "period_start": "2012-04-01",
-        "period_end": "2012-12-31",
-        "data_as_at": "2013-01-31",
-        "suppression_threshold": 4,
-        "raw_dir": "x",
-        "code_version": "test",
-        "run_date": "now",
-        "dq_statement": {},
-    }
+    monkeypatch.setattr(runner, "NOTEBOOKS", bad)
+    params = _params(out_dir=str(tmp_path), code_version="test", run_date="now")
     with pytest.raises(PipelineError, match="ValueError: no such figure"):
-        render.execute_and_render(["cpr"], tmp_path, params, workers=1)
+        runner.execute_and_render(["cpr"], params, workers=1)
+
+
+def test_reference_is_a_dataclass_with_empty_defaults():
+    assert Reference().latest_benchmark("x", "DAT") is None and Reference().target("x", "S") is None
+    assert THRESHOLD == _params().suppression_threshold

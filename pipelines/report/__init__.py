@@ -1,5 +1,6 @@
 """Committee pages: papermill runs ``notebooks/*.ipynb`` in-process and concurrently, nbconvert
-renders them offline (no scripts, no CDN) and ``index.html`` links them.
+renders them offline (no scripts, no CDN) and ``index.html`` links them. README.md says what
+lives where.
 
 Public pages read only ``metrics_public.csv`` (suppressed), never ``metrics.csv``.
 """
@@ -7,7 +8,7 @@ Public pages read only ``metrics_public.csv`` (suppressed), never ``metrics.csv`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipelines.config import RunConfig
@@ -15,16 +16,42 @@ if TYPE_CHECKING:
 __all__ = ["render_reports", "warm_up"]
 
 
-def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict) -> list[Path]:
-    """Write one HTML page per analysis plus ``index.html`` into ``out_dir``; return the paths."""
-    from pipelines.report.render import render_reports as _render
+def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any]) -> list[Path]:
+    """Write one HTML page per analysis plus ``index.html`` into ``out_dir``; return the paths
+    (the index first). Workforce has a page only when its figures exist (optional extracts)."""
+    import json
 
-    return _render(out_dir, config, dq_statement)
+    from pipelines.errors import PipelineError
+    from pipelines.report.blocks import Page
+    from pipelines.report.markup import write_index
+    from pipelines.report.model import load_public
+    from pipelines.report.params import ReportParameters, code_version, run_date
+    from pipelines.report.runner import execute_and_render
+    from pipelines.report.spec import pages
+
+    public = Path(out_dir) / "metrics_public.csv"
+    if not public.exists():
+        raise PipelineError(
+            f"{public} is missing: the committee pages are built from it. Run the whole "
+            "pipeline (python -m pipelines report) so the metrics stage writes it."
+        )
+    params = ReportParameters.from_config(
+        config,
+        out_dir=Path(out_dir),
+        code_version=code_version(),
+        run_date=run_date(),
+        dq_statement=json.loads(json.dumps(dq_statement or {}, default=str)),  # plain literals
+    )
+    metrics = load_public(Path(out_dir))
+    todo = [a for a in pages() if a != "workforce" or metrics.has("workforce")]
+    done = execute_and_render(todo, params)
+    index = write_index(Page.open("index", params, metrics), todo)
+    return [index] + [done[a] for a in todo]
 
 
 def warm_up() -> None:
     """Start the notebook kernels in the background now (they boot while earlier stages run);
     ``render_reports`` then uses them. Optional: without it, kernels start when rendering."""
-    from pipelines.report.render import warm_up as _warm_up
+    from pipelines.report.runner import warm_up as start
 
-    _warm_up()
+    start()

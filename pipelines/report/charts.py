@@ -1,4 +1,5 @@
-"""Charts: Altair specs rendered to inline SVG offline (vl-convert), Analysis Function palette.
+"""Charts: Altair specs from chart blocks, rendered to inline SVG offline (vl-convert), in the
+Analysis Function palette.
 
 Chart data is built only from figures that are shown in public: a withheld (``c``) or blank value
 is left out of the data entirely (it is listed by name in the caption instead), so no withheld
@@ -9,14 +10,12 @@ nothing depends on colour alone.
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import re
-from collections.abc import Sequence
 
 import altair as alt
 
-from pipelines.report.tables import esc
+from pipelines.report.blocks import Chart
+from pipelines.report.prose import number
 
 #: UK Government Analysis Function categorical palette, in the recommended order.
 PALETTE = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
@@ -24,7 +23,6 @@ DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3], [10, 2]]
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down"]
 FONT = "Arial, Helvetica, sans-serif"
 WIDTH = 440
-_counter = itertools.count(1)
 
 
 def theme() -> alt.theme.ThemeConfig:
@@ -72,28 +70,6 @@ alt.renderers.enable("svg")
 alt.utils.schemapi.disable_debug_mode()
 
 
-@dataclasses.dataclass(frozen=True)
-class Bar:
-    label: str
-    value: float | None  # None: withheld or not applicable -> not drawn
-
-
-@dataclasses.dataclass(frozen=True)
-class Point:
-    period: str
-    value: float | None
-    series: str
-
-
-def _fmt(x: float, unit: str) -> str:
-    if unit == "percent":
-        # never round a shortfall up to 100% or a few cases down to 0%
-        return f"{x:.1f}%" if (99.5 <= x < 100 or 0 < x < 0.5) else f"{x:.0f}%"
-    if float(x).is_integer():
-        return f"{int(x):,}"
-    return f"{x:.1f}"
-
-
 def _title(title: str, subtitle: str) -> alt.TitleParams:
     return alt.TitleParams(_wrap(title, 62), subtitle=_wrap(subtitle, 80))
 
@@ -121,48 +97,69 @@ def _layer(data: list[dict], mark: dict, encoding: dict) -> alt.Chart:
     )
 
 
-def bar_chart(
-    bars: Sequence[Bar], title: str, subtitle: str, unit: str, axis_title: str
-) -> alt.LayerChart:
-    """Horizontal bars with the value written at the end of each (shown bars only)."""
-    shown = [b for b in bars if b.value is not None]
-    values = [{"label": b.label, "value": b.value, "text": _fmt(b.value, unit)} for b in shown]
-    order = [b.label for b in shown]
-    top = max([b.value for b in shown] + [1.0])
-    domain_max = 100.0 if unit == "percent" and top <= 100 else top * 1.15
+def spec(chart: Chart) -> alt.LayerChart:
+    """The Altair chart of a chart block (bar or line)."""
+    return bar_chart(chart) if chart.shape == "bar" else line_chart(chart)
+
+
+def bar_chart(chart: Chart) -> alt.LayerChart:
+    """Horizontal bars with the value written at the end of each (shown bars only), and a dashed
+    line for each reference line (e.g. the caseload threshold)."""
+    shown = [(p, v) for p in chart.points if (v := p.value) is not None]
+    values = [{"label": p.label, "value": v, "text": number(v, chart.unit)} for p, v in shown]
+    top = max([v for _, v in shown] + [1.0])
+    domain_max = 100.0 if chart.unit == "percent" and top <= 100 else top * 1.15
     enc = {
-        "y": alt.Y(field="label", type="nominal", sort=order, title=None),
+        "y": alt.Y(field="label", type="nominal", sort=[p.label for p, _ in shown], title=None),
         "x": alt.X(
             field="value",
             type="quantitative",
-            title=axis_title,
+            title=chart.axis_title,
             scale=alt.Scale(domain=[0, domain_max]),
         ),
     }
-    bars_ = _layer(values, {"type": "bar", "height": {"band": 0.7}, "color": PALETTE[0]}, enc)
-    text = _layer(
-        values,
-        {"type": "text", "align": "left", "dx": 4, "fontSize": 12, "color": "#0b0c0c"},
-        {**enc, "text": alt.Text(field="text", type="nominal")},
-    )
+    layers = [
+        _layer(values, {"type": "bar", "height": {"band": 0.7}, "color": PALETTE[0]}, enc),
+        _layer(
+            values,
+            {"type": "text", "align": "left", "dx": 4, "fontSize": 12, "color": "#0b0c0c"},
+            {**enc, "text": alt.Text(field="text", type="nominal")},
+        ),
+    ]
+    layers += _reference_lines(chart, "x")
     return alt.LayerChart(
-        layer=[bars_, text],
+        layer=layers,
         width=WIDTH,
         height=max(60, 26 * len(shown)),
-        title=_title(title, subtitle),
+        title=_title(chart.title, chart.subtitle),
     )
 
 
-def line_chart(
-    points: Sequence[Point], title: str, subtitle: str, unit: str, axis_title: str
-) -> alt.LayerChart:
+def _reference_lines(chart: Chart, axis: str) -> list[alt.Chart]:
+    """A dashed line and its label for each reference line (threshold, target) across the value
+    axis (``x`` for bars, ``y`` for lines). The scale is not widened to reach the line yet."""
+    layers = []
+    for rule in chart.rules:
+        data = [{"t": rule.value, "text": rule.label}]
+        at = {axis: {"field": "t", "type": "quantitative"}}
+        dash = {"type": "rule", "strokeDash": [6, 3], "color": PALETTE[3], "size": 2}
+        layers.append(_layer(data, dash, at))
+        words = {"type": "text", "align": "left", "dx": 3, "dy": -6, "fontSize": 11}
+        where = {**at, ("y" if axis == "x" else "x"): {"value": 0}}
+        text = {**where, "text": {"field": "text", "type": "nominal"}}
+        layers.append(_layer(data, {**words, "color": "#0b0c0c"}, text))
+    return layers
+
+
+def line_chart(chart: Chart) -> alt.LayerChart:
     """Lines over periods, one per series, each with its own dash and point shape and labels."""
-    shown = [p for p in points if p.value is not None]
+    points = chart.points
+    shown = [(p, v) for p in points if (v := p.value) is not None]
     series = list(dict.fromkeys(p.series for p in points))
-    periods = list(dict.fromkeys(p.period for p in points))
+    periods = list(dict.fromkeys(p.label for p in points))
     values = [
-        {"period": p.period, "value": p.value, "series": p.series, "text": _fmt(p.value, unit)}
-        for p in shown
+        {"period": p.label, "value": v, "series": p.series, "text": number(v, chart.unit)}
+        for p, v in shown
     ]
     n = len(series)
     colour = alt.Color(
@@ -177,8 +174,8 @@ def line_chart(
     shape = alt.Shape(
         field="series", type="nominal", title=None, scale=alt.Scale(domain=series, range=SHAPES[:n])
     )
-    top = max([p.value for p in shown] + [1.0])
-    domain_max = 100.0 if unit == "percent" and top <= 100 else top * 1.2
+    top = max([v for _, v in shown] + [1.0])
+    domain_max = 100.0 if chart.unit == "percent" and top <= 100 else top * 1.2
     enc = {
         "x": alt.X(
             field="period", type="ordinal", sort=periods, title=None, axis=alt.Axis(labelAngle=0)
@@ -186,7 +183,7 @@ def line_chart(
         "y": alt.Y(
             field="value",
             type="quantitative",
-            title=axis_title,
+            title=chart.axis_title,
             scale=alt.Scale(domain=[0, domain_max]),
         ),
     }
@@ -202,7 +199,10 @@ def line_chart(
         {**enc, "text": alt.Text(field="text", type="nominal")},
     )
     return alt.LayerChart(
-        layer=[lines, pts, labels], width=WIDTH, height=220, title=_title(title, subtitle)
+        layer=[lines, pts, labels, *_reference_lines(chart, "y")],
+        width=WIDTH,
+        height=220,
+        title=_title(chart.title, chart.subtitle),
     )
 
 
@@ -221,20 +221,16 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return _INNER_ARIA.sub("", svg)
 
 
-def figure(chart: alt.TopLevelMixin, alt_text: str, caption_extra: str = "") -> str:
-    """``<figure>`` with the inline SVG (role img, aria-label) and a caption saying the same."""
-    svg = to_svg(chart)
-    n = next(_counter)
-    svg = svg.replace(
+def svg(chart: Chart) -> str:
+    """The chart as inline SVG: one image (``role="img"``) whose text alternative is the chart
+    block's alt text (the figure caption says the same)."""
+    from html import escape
+
+    return to_svg(spec(chart)).replace(
         "<svg ",
-        f'<svg role="img" aria-label="{esc(alt_text)}" focusable="false" '
-        f'style="max-width:100%;height:auto" ',
+        f'<svg role="img" aria-label="{escape(chart.alt_text)}" focusable="false" '
+        'style="max-width:100%;height:auto" ',
         1,
-    )
-    extra = f" {esc(caption_extra)}" if caption_extra else ""
-    return (
-        f'<figure class="chart" id="chart-{n}">{svg}'
-        f"<figcaption>{esc(alt_text)}{extra}</figcaption></figure>"
     )
 
 

@@ -4,7 +4,8 @@
 source -> intermediate -> final CTEs) against the curated warehouse tables and returns the tidy
 ``metrics.csv`` table; ``suppress(metrics, threshold)`` applies the public statistical disclosure
 control (see :mod:`pipelines.transform.suppression`); ``write_metrics(df, path)`` writes it
-byte-stably; ``load_reference()`` returns the benchmark and target tables kept in ``reference/``.
+byte-stably. The benchmarks and targets of ``reference/`` are read by the pages
+(:mod:`pipelines.report.model`).
 
 Conventions (decided once, here, for every analysis):
 
@@ -23,7 +24,6 @@ Conventions (decided once, here, for every analysis):
 
 from pipelines.transform.metrics import METRICS_COLUMNS, compute_metrics
 from pipelines.transform.output import write_metrics
-from pipelines.transform.reference import load_reference
 from pipelines.transform.suppression import suppress
 
-__all__ = ["METRICS_COLUMNS", "compute_metrics", "load_reference", "suppress", "write_metrics"]
+__all__ = ["METRICS_COLUMNS", "compute_metrics", "suppress", "write_metrics"]

@@ -1,0 +1,707 @@
+"""The pages as typed blocks (table, chart, statistic, message ...), built by pure functions.
+
+No HTML here: ``templates/blocks.html.j2`` turns blocks into markup and ``charts.py`` turns a
+:class:`Chart` into an Altair spec. ``page_blocks`` builds an analysis page from its entry in
+``pages.yaml`` (one builder per block kind: ``BUILDERS``); ``index_blocks`` builds the index.
+Every figure comes from the public metrics (:mod:`.model`); every title and sentence that states
+a finding from :mod:`.prose`; the fixed words from ``pages.yaml`` (``texts``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from pipelines.report import prose
+from pipelines.report.model import (
+    RAG_RULE,
+    Metrics,
+    Reference,
+    Row,
+    load_public,
+    load_reference,
+    previous_year,
+)
+from pipelines.report.params import ReportParameters
+from pipelines.report.prose import NOT_APPLICABLE
+from pipelines.report.spec import (
+    category_label,
+    category_order,
+    dimension_name,
+    measure,
+    measure_name,
+    page_measures,
+    pages,
+    scope_label,
+    spec,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Blocks (``kind`` tells the template which macro draws it)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """A table cell. ``key``/``field`` name the figure shown (``data-key``/``data-field``: keys
+    only, never values); ``note`` follows the figure (``(2011-12)``); ``rag`` makes it a status
+    (green, amber, red or none)."""
+
+    text: str
+    numeric: bool = False
+    key: str = ""
+    field: str = ""
+    note: str = ""
+    rag: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    kind: ClassVar[str] = "table"
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    numeric_cols: frozenset[int] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """A bar (``label``) or a point of a line (``label`` the period, ``series`` the line);
+    ``value`` None (withheld or not applicable) is not drawn."""
+
+    label: str
+    value: float | None
+    series: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A reference line across the value axis: a threshold or a target."""
+
+    value: float
+    label: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    """``alt_text`` is the chart's text alternative; ``note`` names what is not drawn."""
+
+    kind: ClassVar[str] = "chart"
+    shape: str  # bar or line
+    title: str
+    subtitle: str
+    unit: str
+    axis_title: str
+    points: tuple[Point, ...]
+    alt_text: str
+    note: str = ""
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Statistic:
+    kind: ClassVar[str] = "statistic"
+    text: str
+    value: str
+    key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """A paragraph: optional bold ``lead``, the text, an optional link (href, words), ``after``."""
+
+    kind: ClassVar[str] = "message"
+    text: str
+    css: str = ""
+    lead: str = ""
+    link: tuple[str, str] | None = None
+    after: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Bullets:
+    kind: ClassVar[str] = "bullets"
+    items: tuple[Message, ...]
+    heading: str = ""  # an h3 above the list
+    css: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Term:
+    """A term of a definition list; ``abbr`` is its expansion."""
+
+    term: str
+    text: str = ""
+    abbr: str = ""
+    numerator: str = ""
+    denominator: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Terms:
+    kind: ClassVar[str] = "terms"
+    items: tuple[Term, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """A chart and/or table under an optional h3; ``boxed`` keeps them together (figure-block)."""
+
+    kind: ClassVar[str] = "figure"
+    heading: str = ""
+    chart: Chart | None = None
+    table: Table | None = None
+    note: str = ""
+    boxed: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Header:
+    kind: ClassVar[str] = "header"
+    title: str
+    lede: str
+    note: str
+    period: str = ""
+    back: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """An h2 and its blocks; ``landmark`` makes it a ``<section>`` (the page furniture)."""
+
+    kind: ClassVar[str] = "section"
+    heading: str
+    anchor: str
+    blocks: tuple[Any, ...]
+    intro: str = ""
+    css: str = ""
+    landmark: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# The page being built, and helpers
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """Everything the blocks of one page are built from."""
+
+    analysis: str
+    params: ReportParameters
+    metrics: Metrics
+    reference: Reference
+
+    @classmethod
+    def open(cls, analysis: str, params: ReportParameters, metrics: Metrics | None = None) -> Page:
+        """Read the public metrics (unless given) and the comparator's reference data once."""
+        metrics = metrics if metrics is not None else load_public(params.out_path)
+        return cls(analysis, params, metrics, load_reference(params.comparator))
+
+    @property
+    def period_text(self) -> str:
+        p = self.params
+        return f"{prose.long_date(p.period_start)} to {prose.long_date(p.period_end)}"
+
+    def get(self, measure: str, scope: str, by: str = "total", category: str = "all") -> Row | None:
+        return self.metrics.get(self.analysis, measure, scope, by, category)
+
+    def rows(self, measure: str, scope: str, by: str) -> list[Row]:
+        """Rows of a breakdown in code-list order."""
+        rows = self.metrics.select(self.analysis, measure, scope, by)
+        order = category_order(by, [r.category for r in rows])
+        return sorted(rows, key=lambda r: order.index(r.category))
+
+    def has(self, scope: str, measure: str | None = None) -> bool:
+        return bool(self.metrics.select(self.analysis, measure, scope))
+
+
+def text(name: str, **values: Any) -> str:
+    """A fixed text of pages.yaml (``texts``), placeholders filled."""
+    return spec()["texts"][name].format(**values)
+
+
+FIELDS = ("numerator", "denominator", "value")
+
+
+def figure_cells(row: Row | None, unit: str = "", fields: Sequence[str] = FIELDS) -> list[Cell]:
+    """Cells for one metrics row (numerator and denominator are counts); none gives ``–``."""
+    if row is None:
+        return [Cell(NOT_APPLICABLE, True) for _ in fields]
+    units = {"value": unit or row.unit}
+    cell = prose.cell
+    return [Cell(cell(getattr(row, f), units.get(f, "count")), True, row.key, f) for f in fields]
+
+
+def table(
+    caption: str, header: Sequence[str], rows: Sequence[Sequence[Cell]], num: Any = ()
+) -> Table:
+    return Table(caption, tuple(header), tuple(tuple(r) for r in rows), frozenset(num))
+
+
+def breakdown_table(caption: str, rows: Sequence[Row], first: str, value_header: str = "") -> Table:
+    """One line per category: label, numerator, denominator, value (columns only where used)."""
+    fields = [f for f in FIELDS[:2] if any(getattr(r, f).strip() for r in rows)]
+    header = [first] + [{"numerator": "Number", "denominator": "Out of"}[f] for f in fields]
+    names = {"percent": "Percentage", "count": "Number", "score": "Score", "days": "Days"}
+    header.append(value_header or names.get(rows[0].unit, "Value"))
+    label = category_label
+    body = [
+        [Cell(label(r.breakdown, r.category))] + figure_cells(r, "", [*fields, "value"])
+        for r in rows
+    ]
+    return table(caption, header, body, range(1, len(header)))
+
+
+def chart(
+    shape: str, titles: tuple[str, str], unit: str, axis: str, points: Sequence[Point], **kw: Any
+) -> Chart:
+    """A chart (``titles``: title and subtitle) with its text alternative (shown figures only,
+    each named with its series when there are several) and the note of what it leaves out.
+    ``kw``: ``rules``, or ``alt``/``note`` written by the caller."""
+    several = len({p.series for p in points}) > 1
+    name = {p: f"{p.series} {p.label}" if several else p.label for p in points}
+    shown = [(name[p], v) for p in points if (v := p.value) is not None]
+    kw.setdefault("alt", prose.alt_text(f"{shape.capitalize()} chart", titles[0], shown, unit))
+    kw.setdefault("note", prose.not_drawn([name[p] for p in points if p.value is None]))
+    rules = tuple(kw.get("rules", ()))
+    return Chart(shape, *titles, unit, axis, tuple(points), kw["alt"], kw["note"], rules)
+
+
+def _axis(unit: str, measure_key: str) -> str:
+    return "Percentage" if unit == "percent" else measure_name(measure_key)
+
+
+def _status(page: Page, row: Row, scope: str) -> list[Cell]:
+    """Target and status cells of a figure."""
+    target = page.reference.target(row.measure, scope)
+    status = target.status(row.number) if target else None
+    words, rag = prose.RAG_WORDS[status], (status or "none").lower()
+    return [Cell(prose.target_text(target, row.unit), True), Cell(words, rag=rag)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders: one per block kind of pages.yaml. Each returns a block, or None when there are no
+# figures for it (the block is then left out).
+
+
+def stat(page: Page, scope: str, measure: str, text: str) -> Statistic | None:
+    """A sentence with one figure: "Referrals received by the Prevention Service: 434"."""
+    if (r := page.get(measure, scope)) is None:
+        return None
+    return Statistic(text.format(scope=scope_label(scope)), prose.cell(r.value, r.unit), r.key)
+
+
+def breakdown(
+    page: Page, scope: str, measure: str, by: str, noun: str, largest_first: bool = False
+) -> Figure | None:
+    """Bar chart and table of one measure split by one dimension, titled with the finding."""
+    rows = page.rows(measure, scope, by)
+    if not rows:
+        return None
+    if largest_first:
+        rows = sorted(rows, key=lambda r: -(r.number if r.number is not None else -1))
+    unit, where = rows[0].unit, scope_label(scope)
+    what = f"{measure_name(measure)} by {dimension_name(by)}"
+    title = prose.breakdown_title(rows, measure, scope, noun)
+    sub = f"{what}, {where}, {page.params.council}, {page.period_text}"
+    points = [Point(category_label(r.breakdown, r.category), r.number) for r in rows]
+    bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
+    caption = f"{what}, {where}, {page.period_text}"
+    return Figure(what, bars, breakdown_table(caption, rows, dimension_name(by).capitalize()))
+
+
+def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
+    """Line chart and table over financial years, with the comparator where one is held."""
+    rows = page.metrics.select(page.analysis, measure, scope, "financial_year")
+    if not rows:
+        return None
+    unit, council, comparator = rows[0].unit, page.params.council, page.params.comparator
+    where = scope_label(scope) if scope not in ("DAT", "CPR") else council
+    bench: dict[str, float] = {}
+    for b in page.reference.benchmarks_for(measure, scope, "financial_year", None):
+        bench.setdefault(b.category, b.value)
+    years = [r.category for r in rows]
+    points = [Point(r.category, r.number, council) for r in rows]
+    points += [Point(p, v, comparator) for p, v in bench.items() if p in years]
+    title, name = prose.trend_title(rows, noun), measure_name(measure)
+    shown = [(r.category, v) for r in rows if (v := r.number) is not None]
+    alt = prose.alt_text("Line chart", title, shown, unit)
+    if bench:
+        alt += " " + "; ".join(
+            f"{comparator} {prose.number(v, unit)} in {p}" for p, v in bench.items()
+        )
+        alt += "."
+    sub = f"{name}, {where}{f' and {comparator}' if bench else ''}, by financial year"
+    note = prose.not_drawn([r.category for r in rows if r.number is None])
+    lines = chart("line", (title, sub), unit, _axis(unit, measure), points, alt=alt, note=note)
+    body = []
+    for r in rows:
+        theirs = prose.cell(str(bench[r.category]), unit) if r.category in bench else None
+        body.append(
+            [Cell(r.category), *figure_cells(r, unit), Cell(theirs or NOT_APPLICABLE, True)]
+        )
+    value = "Percentage" if unit == "percent" else "Value"
+    header = ["Financial year", "Number", "Out of", value, comparator]
+    caption = f"{name} by financial year, {where}, with the {comparator} comparator"
+    none_held = "" if bench else f"No {comparator} comparator is held for this measure."
+    return Figure(
+        f"{name} by financial year", lines, table(caption, header, body, (1, 2, 3, 4)), none_held
+    )
+
+
+def figures(
+    page: Page, scope: str, caption: str, rows: Sequence[Sequence[str]], heading: str = "",
+    title: dict[str, str] | None = None,
+) -> Figure | None:  # fmt: skip
+    """Single figures (rows of [measure, label]) with target and status; a bar chart too when
+    every figure is a percentage and pages.yaml gives a title rule."""
+    found = [(label, r) for m, label in rows if (r := page.get(m, scope)) is not None]
+    if not found:
+        return None
+    body = [[Cell(label), *figure_cells(r), *_status(page, r, scope)] for label, r in found]
+    header = ["Measure", "Number", "Out of", "Value", "Target", "Status"]
+    bars = None
+    if title and {r.unit for _, r in found} == {"percent"}:
+        points = [Point(label, r.number) for label, r in found]
+        chart_title = prose.lowest_title([(p.label, p.value) for p in points], title)
+        sub = f"{caption}, {page.period_text}"
+        bars = chart("bar", (chart_title, sub), "percent", "Percentage", points)
+    return Figure(heading or caption, bars, table(caption, header, body, (1, 2, 3, 4)))
+
+
+def _services(page: Page, services: Sequence[str], measure: str | None = None) -> list[str]:
+    return [s for s in services if page.has(s, measure)]
+
+
+def service_table(
+    page: Page, services: Sequence[str], caption: str, columns: Sequence[Sequence[str]]
+) -> Figure | None:
+    """One line per service, one column per [measure, field, header]."""
+    scopes = _services(page, services)
+    if not scopes:
+        return None
+    body = []
+    for s in scopes:
+        cells = [c for m, f, _ in columns for c in figure_cells(page.get(m, s), "", [f])]
+        body.append([Cell(prose.cap(scope_label(s))), *cells])
+    header = ["Service"] + [h for _, _, h in columns]
+    caption = f"{caption}, {page.period_text}"
+    return Figure(table=table(caption, header, body, range(1, len(header))))
+
+
+def service_bars(
+    page: Page, services: Sequence[str], measure: str, title: dict[str, str] | None = None
+) -> Figure | None:
+    """Bar chart of one measure across services (the numbers are in the table above it)."""
+    found = [(s, r) for s in _services(page, services) if (r := page.get(measure, s))]
+    if not found:
+        return None
+    unit, name = found[0][1].unit, measure_name(measure)
+    items = [(prose.cap(scope_label(s)), r.number) for s, r in found]
+    if title:
+        chart_title = prose.lowest_title(items, title)
+    else:
+        chart_title = prose.highest_title(items, measure, unit)
+    sub = f"{name} by service, {page.params.council}, {page.period_text}"
+    points = [Point(label, v) for label, v in items]
+    return Figure(
+        f"{name} by service", chart("bar", (chart_title, sub), unit, _axis(unit, measure), points)
+    )
+
+
+def cross_table(
+    page: Page, services: Sequence[str], measure: str, by: str, caption: str, first_header: str
+) -> Figure | None:
+    """Categories down, services across: the value of each."""
+    scopes = _services(page, services, measure)
+    cats = list(dict.fromkeys(r.category for s in scopes for r in page.rows(measure, s, by)))
+    if not cats:
+        return None
+    body = []
+    for c in category_order(by, cats):
+        cells = [
+            x for s in scopes for x in figure_cells(page.get(measure, s, by, c), "", ["value"])
+        ]
+        body.append([Cell(category_label(by, c)), *cells])
+    header = [first_header] + [scope_label(s) for s in scopes]
+    t = table(caption.format(period=page.period_text), header, body, range(1, len(scopes) + 1))
+    return Figure(table=t, boxed=False)
+
+
+def service_lines(
+    page: Page, services: Sequence[str], measure: str, by: str, subtitle: str, axis: str,
+    caption: str, first_header: str,
+) -> Figure | None:  # fmt: skip
+    """Line chart over ``by`` (e.g. quarter), one line per service, and the table of it."""
+    scopes = _services(page, services, measure)
+    if not scopes:
+        return None
+    title = prose.start_risk_title(page.rows(measure, services[0], by), services[0])
+    points = [
+        Point(r.category, r.number, scope_label(s))
+        for s in scopes
+        for r in page.rows(measure, s, by)
+    ]
+    unit = page.metrics.select(page.analysis, measure)[0].unit
+    t = cross_table(page, scopes, measure, by, caption, first_header)
+    lines = chart("line", (title, subtitle), unit, axis, points)
+    return Figure(title, lines, t.table if t else None, boxed=False)
+
+
+def counts_table(
+    page: Page, scope: str, measure: str, by: str, caption: str, header: str
+) -> Figure | None:
+    if not (rows := page.rows(measure, scope, by)):
+        return None
+    first = dimension_name(by).capitalize()
+    return Figure(table=breakdown_table(caption, rows, first, header), boxed=False)
+
+
+def caseload_threshold(page: Page, scope: str) -> Message:
+    t = page.reference.caseload_threshold
+    if t is None:
+        return Message("No caseload threshold is held in the reference data, so none is shown.")
+    return Message(f"The caseload threshold held in the reference data is {t:g} cases.")
+
+
+def caseloads(page: Page, scope: str, by: str) -> Figure | None:
+    """Average caseload by team or role against the threshold, with median, lowest, highest."""
+    if not (means := page.rows("caseload_mean", scope, by)):
+        return None
+    threshold, name = page.reference.caseload_threshold, dimension_name(by)
+    title = prose.caseload_title(means, name, threshold)
+    points = [Point(category_label(by, r.category), r.number) for r in means]
+    alt = "; ".join(f"{p.label}: {p.value:.1f}" for p in points if p.value is not None)
+    alt = f"Bar chart. {title}. {alt}."
+    rules = () if threshold is None else (Rule(threshold, f"Threshold {threshold:g}"),)
+    if threshold is not None:
+        alt += f" Dashed line: threshold of {threshold:g} cases."
+    sub = f"Average caseload of staffed posts by {name}, {page.period_text}"
+    bars = chart("bar", (title, sub), "count", "Average caseload", points, rules=rules, alt=alt)
+    stats = ("caseload_mean", "caseload_median", "caseload_min", "caseload_max")
+    body = []
+    for r in means:
+        cells = [
+            c
+            for m in stats
+            for c in figure_cells(page.get(m, scope, by, r.category), "", ["value"])
+        ]
+        above = NOT_APPLICABLE
+        if threshold is not None and r.number is not None:
+            above = "Yes" if r.number > threshold else "No"
+        posts = figure_cells(r, "", ["denominator"])
+        body.append([Cell(category_label(by, r.category)), *cells, *posts, Cell(above)])
+    header = [name.capitalize(), "Average", "Median", "Lowest", "Highest"]
+    header += ["Staffed posts with a caseload", "Average above the threshold"]
+    t = table(f"Caseloads by {name}, {page.period_text}", header, body, range(1, 6))
+    return Figure(f"Caseloads by {name}", bars, t)
+
+
+def follow_up(page: Page, scope: str, measure: str, months: int) -> Figure | Message | None:
+    """Referred again within n months, by decision; or why it cannot be measured yet."""
+    if any(r.number is not None for r in page.rows(measure, scope, "outcome")):
+        return breakdown(page, scope, measure, "outcome", "referrals")
+    return Message(prose.follow_up_missing(months, page.params.data_as_at))
+
+
+def message(page: Page, scope: str, text: str) -> Message:
+    return Message(text)
+
+
+#: Block kinds of pages.yaml -> builder. Builders of several services get the section's list.
+BUILDERS: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (stat, breakdown, trend, figures, follow_up, service_table, service_bars, cross_table,
+              service_lines, counts_table, caseload_threshold, caseloads, message)
+}  # fmt: skip
+_SEVERAL = {"service_table", "service_bars", "cross_table", "service_lines"}
+
+
+def section(page: Page, spec_: dict[str, Any]) -> Section | None:
+    """One section of pages.yaml; None when none of its blocks has figures. A section's scope
+    may be a list: each block takes the first scope with figures of its measure."""
+    scope, blocks = spec_.get("scope"), []
+    for item in spec_.get("blocks", []):
+        ((kind, args),) = item.items()
+        args = dict(args) if isinstance(args, dict) else {"text": args}
+        if kind in _SEVERAL:
+            args["services"] = spec_["services"]
+        elif isinstance(scope, list):
+            args["scope"] = next((s for s in scope if page.has(s, args.get("measure"))), scope[-1])
+        else:
+            args["scope"] = scope or ""
+        if (block := BUILDERS[kind](page, **args)) is not None:
+            blocks.append(block)
+    if not blocks:
+        return None
+    heading = spec_.get("heading") or scope_label(scope if isinstance(scope, str) else "")
+    return Section(heading, spec_["anchor"], tuple(blocks), spec_.get("intro", ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# Page furniture: header, key messages, headline table, symbols, definitions, data quality,
+# provenance
+
+
+def headline_table(page: Page, items: Sequence[Sequence[str]], caption: str) -> Table | Message:
+    """``items``: [analysis, measure, scope, label]: this period, the previous year, the
+    comparator, the target and the status. Rows missing from the metrics are skipped."""
+    body = []
+    for analysis, measure_key, scope, label in items:
+        if (r := page.metrics.get(analysis, measure_key, scope)) is None:
+            continue
+        before = Cell(NOT_APPLICABLE, True)
+        if prev := previous_year(page.metrics, r, page.params.period_end):
+            year, p = prev
+            before = Cell(prose.cell(p.value, r.unit), True, p.key, "value", f"({year})")
+        theirs = NOT_APPLICABLE
+        if lb := page.reference.latest_benchmark(measure_key, scope):
+            theirs = prose.cell(str(lb[1].value), r.unit) + (f" ({lb[0]})" if lb[0] else "")
+        value = Cell(prose.cell(r.value, r.unit), True, r.key, "value")
+        body.append([Cell(label), value, before, Cell(theirs, True), *_status(page, r, scope)])
+    if not body:
+        return Message(text("no_headline"))
+    header = ["Measure", "This period", "Previous year", page.params.comparator, "Target", "Status"]
+    return table(caption, header, body, (1, 2, 3, 4))
+
+
+def headline(page: Page, items: Sequence[Sequence[str]], caption: str, extra: str = "") -> Section:
+    rule = Message(RAG_RULE + extra, css="rule", lead="How the status is set.")
+    blocks = (headline_table(page, items, caption), rule)
+    return Section("Headline figures", "headline", blocks, landmark=True)
+
+
+def _headline_items(analysis: str, n: int | None = None) -> list[list[str]]:
+    return [[analysis, *row] for row in pages()[analysis]["headline"][:n]]
+
+
+def legend(page: Page) -> Section:
+    items = (
+        Term("c", text("withheld", threshold=page.params.suppression_threshold), "withheld"),
+        Term(NOT_APPLICABLE, text("not_applicable")),
+        Term("0", text("zero")),
+    )
+    blocks = (Terms(items), Message(text("rounding")))
+    return Section("Symbols used", "symbols", blocks, css="legend", landmark=True)
+
+
+def opening(page: Page) -> list[Any]:
+    """Header, key messages, headline table, symbols legend."""
+    info = pages()[page.analysis]
+    as_at = text("as_at", as_at=prose.long_date(page.params.data_as_at))
+    msgs = prose.key_messages(page.metrics, page.analysis, page.reference) or [text("no_messages")]
+    bullets = (Bullets(tuple(Message(m) for m in msgs)),)
+    return [
+        Header(info["title"], info["summary"], as_at, page.period_text),
+        Section("Key messages", "key-messages", bullets, css="key-messages", landmark=True),
+        headline(page, _headline_items(page.analysis), f"Headline figures, {page.period_text}"),
+        legend(page),
+    ]
+
+
+def definitions(page: Page) -> Section:
+    """What each measure of the page means: definition, numerator and denominator."""
+    items = []
+    for m in page_measures(page.analysis):
+        if d := measure(m):
+            words = [d.get(k, "") for k in ("definition", "numerator", "denominator")]
+            items.append(Term(d["name"], words[0], "", *words[1:]))
+    return Section("What the measures mean", "definitions", (Terms(tuple(items)),), landmark=True)
+
+
+def _link(name: str) -> Message:
+    before, words, after = spec()["texts"][name]
+    return Message(before, link=("data_quality.html", words), after=after)
+
+
+def data_quality(page: Page, extracts: Sequence[str], link: Message) -> Section:
+    """The validation statement (``ValidationResult.statement()``) for ``extracts`` (every
+    extract when empty): its summary, the rows read, loaded and set aside, and its warnings."""
+    st = page.params.dq_statement
+    blocks: list[Any] = [Message(text("no_dq"))]
+    if st:
+        per = {e["extract"]: e for e in st["extracts"]}
+        counts = ("rows_read", "rows_loaded", "rows_set_aside", "errors", "warnings")
+        body, notes = [], []
+        for e in [per[n] for n in extracts if n in per] or list(per.values()):
+            label = prose.cap(str(e["grain"] or e["extract"]))
+            if not e["delivered"]:
+                body.append([Cell(label), *[Cell(NOT_APPLICABLE, True)] * 5, Cell("not supplied")])
+                continue
+            cells = [Cell(f"{int(e[c]):,}", True) for c in counts]
+            body.append([Cell(label), *cells, Cell("yes" if e["reconciles"] else "no")])
+            notes += [Message(f"{label}: {line}") for line in e["warnings_summary"]]
+        header = ["Extract", "Rows read", "Loaded", "Set aside", "Errors", "Warnings"]
+        header.append("Counts reconcile")
+        blocks = [Message(st["summary"]), table(text("dq_caption"), header, body, range(1, 6))]
+        if notes:
+            blocks += [Message(text("dq_warnings")), Bullets(tuple(notes))]
+    return Section("Data quality", "data-quality", (*blocks, link), landmark=True)
+
+
+def provenance(page: Page, notebook: str) -> Section:
+    p, run = page.params, page.params.run_date or "unknown"
+    rows = [
+        ("Reporting period", page.period_text),
+        ("Extract taken (data as at)", prose.long_date(p.data_as_at)),
+        ("Report run on", prose.long_date(run[:10]) + run[10:]),
+        ("Suppression threshold", f"counts from 1 to {p.suppression_threshold} withheld"),
+        ("Extracts folder", p.raw_dir or NOT_APPLICABLE),
+        ("Code version", p.code_version or "unknown"),
+        ("Figures from", "metrics_public.csv (figures after disclosure control)"),
+        ("Notebook", notebook),
+    ]
+    body = [[Cell(a), Cell(b)] for a, b in rows]
+    t = table("How these figures were produced", ["Item", "Value"], body, ())
+    return Section("About these figures", "provenance", (t,), landmark=True)
+
+
+def closing(page: Page) -> list[Any]:
+    """Definitions, data quality statement, provenance."""
+    extracts = pages()[page.analysis]["extracts"]
+    return [
+        definitions(page),
+        data_quality(page, extracts, _link("dq_page_link")),
+        provenance(page, text("notebook", analysis=page.analysis)),
+    ]
+
+
+def page_blocks(page: Page) -> list[list[Any]]:
+    """An analysis page in parts (one notebook output each): opening, sections, closing."""
+    sections = [section(page, s) for s in pages()[page.analysis]["sections"]]
+    return [opening(page)] + [[s] for s in sections if s is not None] + [closing(page)]
+
+
+def index_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
+    """The index: key messages of every page, headline figures, links, symbols, data quality."""
+    info, p = pages(), page.params
+    workforce = " and the workforce" if "workforce" in analyses else ""
+    words = dict(service=p.service, council=p.council, period=page.period_text,
+                 comparator=p.comparator, as_at=prose.long_date(p.data_as_at),
+                 workforce=workforce)  # fmt: skip
+    title, lede, note = (text(k, **words) for k in ("index_title", "index_lede", "index_note"))
+    header = Header(title, lede, note, back=False)
+    lists = []
+    for a in analyses:
+        if msgs := prose.key_messages(page.metrics, a, page.reference):
+            lists.append(Bullets(tuple(Message(m) for m in msgs), heading=info[a]["title"]))
+    items = [row for a in analyses for row in _headline_items(a, info[a].get("index_headline"))]
+    links = []
+    for a in analyses:
+        links.append(
+            Message("", link=(info[a]["file"], info[a]["title"]), after=f": {info[a]['summary']}")
+        )
+    report, after = spec()["texts"]["dq_report"]
+    links.append(Message("", link=("data_quality.html", report), after=after))
+    reports: list[Any] = [Bullets(tuple(links), css="page-list")]
+    if "workforce" not in analyses:
+        reports.append(Message(text("no_workforce"), css="notice"))
+    return [
+        header,
+        Section("Key messages", "key-messages", tuple(lists), landmark=True),
+        headline(page, items, text("index_caption", **words), text("previous_year")),
+        Section("The reports", "pages", tuple(reports), landmark=True),
+        legend(page),
+        data_quality(page, [], _link("dq_index_link")),
+        provenance(page, text("index_notebook")),
+    ]

@@ -1,0 +1,92 @@
+"""Blocks to HTML through the Jinja templates in ``templates/`` (autoescape on), and the one call
+each notebook makes (``show_page``).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from pipelines.report.blocks import Chart, Page, index_blocks, page_blocks
+from pipelines.report.params import ReportParameters
+from pipelines.report.spec import pages
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_chart_ids = itertools.count(1)
+
+
+def _svg(chart: Chart) -> Markup:
+    # Altair is imported on the first chart only: the index, written in the main process, has none
+    from pipelines.report import charts
+
+    return Markup(charts.svg(chart))
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals.update(svg=_svg, chart_id=lambda: f"chart-{next(_chart_ids)}")
+    return env
+
+
+def render(parts: Sequence[Any]) -> str:
+    """The markup of a list of blocks."""
+    macros: Any = environment().get_template("blocks.html.j2").module
+    return str(macros.blocks(parts)).strip()
+
+
+def page_css() -> str:
+    return (TEMPLATES / "style.css").read_text(encoding="utf-8")
+
+
+def page_title(params: ReportParameters, title: str) -> str:
+    return f"{title}, {params.period_start} to {params.period_end}: {params.service}"
+
+
+class HTML:
+    """A rich-display object (the protocol of ``IPython.display.HTML``): a notebook output."""
+
+    def __init__(self, markup: str):
+        self.data = markup
+
+    def _repr_html_(self) -> str:
+        return self.data
+
+
+def show_page(analysis: str, namespace: Mapping[str, Any]) -> None:
+    """Display an analysis page in the running notebook, one output per part (opening, each
+    section, closing). ``namespace`` holds the notebook's parameters (``globals()``)."""
+    from IPython.display import display
+
+    page = Page.open(analysis, ReportParameters.from_namespace(namespace))
+    for part in page_blocks(page):
+        display(HTML(render(part)))
+
+
+def write_index(page: Page, analyses: Sequence[str]) -> Path:
+    """``index.html`` beside the pages: key messages, headline table, links, data quality."""
+    html = (
+        environment()
+        .get_template("index.html.j2")
+        .render(
+            title=page_title(page.params, "Performance report"),
+            css=Markup(page_css()),
+            footer=page.params.footer_text,
+            parts=index_blocks(page, [a for a in pages() if a in analyses]),
+        )
+    )
+    path = page.params.out_path / "index.html"
+    path.write_text(html, encoding="utf-8")
+    return path
