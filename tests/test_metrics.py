@@ -379,7 +379,12 @@ def test_referral_sources_ages_and_acceptance():
     }
     for scope in ("PREVENTION", "FST", "FASS"):
         assert figure(df, "referrals", "received", scope) == (None, None, 0.0)
-        assert len(rows(df, "referrals", "received", scope)) == 1
+        # no breakdown rows for a scope with no referrals; only the total and its time series
+        assert set(rows(df, "referrals", "received", scope)["breakdown"]) == {
+            "total",
+            "previous_year",
+            "quarter",
+        }
 
 
 # ----------------------------------------------------------------------- distance travelled ---

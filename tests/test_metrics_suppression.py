@@ -221,3 +221,40 @@ def test_free_text_cannot_become_a_formula(tmp_path):
     assert lines[1].split(",")[4] == '"\'=HYPERLINK(""http://x"")"'
     assert lines[2].split(",")[4] == "'@SUM(A1)"
     assert lines[3].split(",")[7] == "-1.5"  # numbers are numbers, not text
+
+
+def test_quarters_inside_the_period_are_protected_against_its_total():
+    nan = float("nan")
+    # April to December 2012 is exactly Q2 + Q3 + Q4: the total 30 = 12 + 3 + 15, so Q3's 3
+    # would be 30 - 12 - 15 if only Q3 were withheld; the smallest visible quarter goes too.
+    # Quarters of 2011 lie outside the period (but Q2-Q4 2011 inside the previous year: 9 = 5 + 0
+    # + 4, where 4 is withheld and 5 must follow). Posts are a stock: never protected this way.
+    df = _frame(
+        [
+            ("received", "total", "all", nan, nan, 30, "count"),
+            ("received", "previous_year", "all", nan, nan, 9, "count"),
+            ("received", "quarter", "2011-Q1", nan, nan, 20, "count"),
+            ("received", "quarter", "2011-Q2", nan, nan, 5, "count"),
+            ("received", "quarter", "2011-Q3", nan, nan, 0, "count"),
+            ("received", "quarter", "2011-Q4", nan, nan, 4, "count"),
+            ("received", "quarter", "2012-Q1", nan, nan, 8, "count"),
+            ("received", "quarter", "2012-Q2", nan, nan, 12, "count"),
+            ("received", "quarter", "2012-Q3", nan, nan, 3, "count"),
+            ("received", "quarter", "2012-Q4", nan, nan, 15, "count"),
+            ("posts", "total", "all", nan, nan, 30, "count"),
+            ("posts", "quarter", "2012-Q2", nan, nan, 12, "count"),
+            ("posts", "quarter", "2012-Q3", nan, nan, 3, "count"),
+            ("posts", "quarter", "2012-Q4", nan, nan, 15, "count"),
+        ]
+    )
+    out = suppress(df, 4).set_index(["measure", "breakdown", "category"])["value"]
+    assert out[("received", "quarter", "2012-Q3")] == C
+    assert out[("received", "quarter", "2012-Q2")] == C  # the smallest visible inside
+    assert out[("received", "quarter", "2012-Q4")] == 15
+    assert out[("received", "quarter", "2012-Q1")] == 8  # outside the period
+    assert out[("received", "quarter", "2011-Q4")] == C
+    assert out[("received", "quarter", "2011-Q2")] == C  # previous year: 9 - 0 - 4
+    assert out[("received", "quarter", "2011-Q1")] == 20
+    assert out[("received", "total", "all")] == 30
+    assert out[("posts", "quarter", "2012-Q3")] == C
+    assert out[("posts", "quarter", "2012-Q2")] == 12  # a stock does not add up over time

@@ -37,12 +37,12 @@ BREAKDOWN_ORDER: list[str] = SHAPE["breakdowns"]
 CATEGORY_ORDER: dict[str, str | list[str]] = SHAPE["categories"]
 
 #: TEMP tables made for one computation (the calendar ones by calendar.build_calendar).
-TEMP_TABLES = ("_m_source_groups", "_m_bank_holidays", "_m_calendar")
+TEMP_TABLES = ("_m_source_groups", "_m_bank_holidays", "_m_calendar", "_m_periods")
 
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 #: TEMP macros made by sql/macros.sql.
-TEMP_MACROS = ("_m_pct", "_m_financial_years")
+TEMP_MACROS = ("_m_pct", "_m_financial_years", "_m_period_list")
 
 
 def read_sql(name: str) -> str:
@@ -90,6 +90,11 @@ def _setup(con: duckdb.DuckDBPyConnection, config: RunConfig) -> None:
     groups = [(code, spec["group"]) for code, spec in code_lists()["referral_source"].items()]
     con.executemany("INSERT INTO _m_source_groups VALUES (?, ?)", groups)
     build_calendar(con, *_calendar_range(con, config))
+    # The periods each total-row measure is computed for: this period, a year earlier, 8 quarters.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _m_periods AS SELECT * FROM _m_period_list(?, ?)",
+        [config.period_start, config.period_end],
+    )
 
 
 def _teardown(con: duckdb.DuckDBPyConnection) -> None:
@@ -98,6 +103,7 @@ def _teardown(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
     con.execute("DROP MACRO IF EXISTS temp.main._m_pct")
     con.execute("DROP MACRO TABLE IF EXISTS temp.main._m_financial_years")
+    con.execute("DROP MACRO TABLE IF EXISTS temp.main._m_period_list")
 
 
 def _order_keys(df: pd.DataFrame) -> pd.DataFrame:

@@ -14,8 +14,12 @@ The rule, applied to the tidy metrics table (one row per figure):
    - the values of a breakdown of count rows (posts by team), whose total is the ``total`` row;
    - the denominators of a breakdown of ratios with a denominator per category (accepted by
      referral type, vacancy rate by team, re-referred by outcome), which add up to a category
-     total published elsewhere. Time series (financial_year, quarter) and means are not additive
-     and are left out.
+     total published elsewhere. Means are not additive and are left out;
+   - time: the quarters that lie wholly inside the reporting period, or inside the same period a
+     year earlier, add up to that period's figure for counts of events dated in the period
+     (``additive_over_time`` in pipelines/contract/metrics.yaml says which cells of which
+     measures). Other time series (financial years, stocks such as posts or children on the
+     register at a date) are not additive and are left out.
 
    Each set also has a *remainder*, total minus its cells (rows whose breakdown value is blank,
    e.g. no reason recorded): unpublished, but "total minus the others", so a remainder from 1 to
@@ -35,14 +39,21 @@ each by the same deterministic rule but not cross-checked.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
 
+from pipelines.contract import metrics_shape
+
 SYMBOL = "c"
 
-#: Breakdowns whose categories are periods (a time series), never parts of one published total.
-NON_ADDITIVE_BREAKDOWNS = {"financial_year", "quarter"}
+#: Breakdowns whose categories are periods (a time series), never parts of one published total
+#: within the breakdown (quarters are protected against the period totals by ``_time_sets``).
+NON_ADDITIVE_BREAKDOWNS = {"financial_year", "quarter", "previous_year"}
+
+#: Cells of each measure whose quarters add up to a longer period's cell (metrics.yaml).
+ADDITIVE_OVER_TIME: dict[str, list[str]] = metrics_shape()["additive_over_time"]
 
 #: Ratios whose every category has its own denominator (accepted of that referral type, ...),
 #: even when two denominators happen to be equal.
@@ -69,7 +80,7 @@ def _additive_sets(df: pd.DataFrame) -> list[tuple[list[Cell], float]]:
     keys = ["analysis", "measure", "scope", "breakdown"]
     totals = df[df["breakdown"] == "total"].set_index(["analysis", "measure", "scope"])["value"]
     for (analysis, measure, scope, breakdown), rows in df.groupby(keys, sort=False):
-        if breakdown == "total":
+        if breakdown == "total" or breakdown in NON_ADDITIVE_BREAKDOWNS:
             continue
         counts = rows["numerator"].isna() & rows["denominator"].isna() & (rows["unit"] == "count")
         ratios = rows["numerator"].notna()
@@ -81,8 +92,63 @@ def _additive_sets(df: pd.DataFrame) -> list[tuple[list[Cell], float]]:
             if shared and measure not in PER_CATEGORY_DENOMINATOR:
                 remainder = rows["denominator"].iloc[0] - rows["numerator"].sum()
                 sets.append(([(i, "numerator") for i in rows.index], remainder))
-            elif breakdown not in NON_ADDITIVE_BREAKDOWNS:
+            else:
                 sets.append(([(i, "denominator") for i in rows.index], math.nan))
+    return sets + _time_sets(df)
+
+
+def quarter_window(label: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a '2012-Q3' style calendar quarter."""
+    year, q = int(label[:4]), int(label[-1])
+    start = dt.date(year, 3 * q - 2, 1)
+    end = dt.date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1) - dt.timedelta(days=1)
+    return start, end
+
+
+def _shift_year(day: dt.date) -> dt.date:
+    """The same day a year earlier (29 February becomes 28 February)."""
+    return day.replace(year=day.year - 1, day=min(day.day, 28 if day.month == 2 else day.day))
+
+
+def _time_sets(df: pd.DataFrame) -> list[tuple[list[Cell], float]]:
+    """Quarters that add up to the reporting period's (or the previous year's) published figure.
+
+    For each measure in ``ADDITIVE_OVER_TIME``, the quarters lying wholly inside the period form
+    one set per listed cell, with the period's cell as total. A period that starts or ends inside
+    a quarter leaves a remainder (its days in that quarter): unpublished but derivable, so it is
+    protected like a withheld cell.
+    """
+    sets: list[tuple[list[Cell], float]] = []
+    quarters = df[(df["breakdown"] == "quarter") & df["measure"].isin(list(ADDITIVE_OVER_TIME))]
+    if quarters.empty:
+        return sets
+    # The last quarter is cut at period_end (the quarter rows are computed that way).
+    run_end = dt.date.fromisoformat(str(quarters["period_end"].iloc[0]))
+    windows = {}
+    for label in quarters["category"].unique():
+        q_start, q_end = quarter_window(label)
+        windows[label] = (q_start, min(q_end, run_end))
+    keys = ["analysis", "measure", "scope"]
+    for (analysis, measure, scope), rows in quarters.groupby(keys, sort=False):
+        same = df[
+            (df["analysis"] == analysis) & (df["measure"] == measure) & (df["scope"] == scope)
+        ]
+        for _, period in same[same["breakdown"].isin(["total", "previous_year"])].iterrows():
+            start = dt.date.fromisoformat(period["period_start"])
+            end = dt.date.fromisoformat(period["period_end"])
+            if period["breakdown"] == "previous_year":
+                start, end = _shift_year(start), _shift_year(end)
+            inside = [
+                i
+                for i in rows.index
+                if start <= windows[rows.at[i, "category"]][0]
+                and windows[rows.at[i, "category"]][1] <= end
+            ]
+            if not inside:
+                continue
+            for col in ADDITIVE_OVER_TIME[measure]:
+                total = float(period[col])
+                sets.append(([(i, col) for i in inside], total - df.loc[inside, col].sum()))
     return sets
 
 

@@ -64,9 +64,16 @@ classified AS MATERIALIZED (
     FROM enriched
 ),
 
+-- Each registration once for every period it falls in (_m_periods: this period, the same period
+-- a year earlier, the 8 quarters); the breakdowns use the reporting period only.
+in_periods AS MATERIALIZED (
+    SELECT p.breakdown AS p_breakdown, p.category AS p_category, c.*
+    FROM classified AS c
+    JOIN _m_periods AS p ON c.registration_date BETWEEN p.p_start AND p.p_end
+),
+
 in_period AS MATERIALIZED (
-    SELECT * FROM classified
-    WHERE registration_date BETWEEN $period_start AND $period_end
+    SELECT * FROM in_periods WHERE p_breakdown = 'total'
 ),
 
 -- Financial years starting at least 12 months after the earliest registration in the extract (macros.sql).
@@ -99,16 +106,54 @@ timed_reviews AS (
     WINDOW w AS (PARTITION BY v.registration_id ORDER BY v.review_date, v.review_id)
 ),
 
+-- The measures with a total row, for every period (empty periods give 0, or 0 of 0).
+period_figures AS (
+    SELECT
+        p.breakdown,
+        p.category,
+        count(r.registration_id) AS n_registrations,
+        count(r.registration_id) FILTER (WHERE r.is_re_registration) AS n_re_registrations,
+        count(r.strategy_discussion_date) AS n_with_strategy,
+        count(r.strategy_discussion_date)
+            FILTER (WHERE r.initial_conference_date <= r.icpc_deadline) AS n_icpc_timely,
+        count(r.registration_id) FILTER (WHERE r.core_group_deadline <= $data_as_at) AS n_core_due,
+        count(r.registration_id) FILTER (
+            WHERE r.core_group_deadline <= $data_as_at
+              AND r.first_core_group_date <= r.core_group_deadline
+        ) AS n_core_timely
+    FROM _m_periods AS p
+    LEFT JOIN in_periods AS r ON r.p_breakdown = p.breakdown AND r.p_category = p.category
+    GROUP BY p.breakdown, p.category
+),
+
+-- On the register at the end of each period.
+on_register AS (
+    SELECT p.breakdown, p.category, count(r.registration_id) AS n_on_register
+    FROM _m_periods AS p
+    LEFT JOIN registrations AS r
+        ON r.registration_date <= p.p_end
+        AND (r.deregistration_date IS NULL OR r.deregistration_date > p.p_end)
+    GROUP BY p.breakdown, p.category
+),
+
+review_figures AS (
+    SELECT
+        p.breakdown,
+        p.category,
+        count(v.review_date) FILTER (WHERE v.on_time) AS n_on_time,
+        count(v.review_date) AS n_reviews
+    FROM _m_periods AS p
+    LEFT JOIN timed_reviews AS v ON v.review_date BETWEEN p.p_start AND p.p_end
+    GROUP BY p.breakdown, p.category
+),
+
 -- final ----------------------------------------------------------------------------------------
 counts AS (
-    SELECT 'registrations' AS measure, 'total' AS breakdown, 'all' AS category,
-        count(*) AS value
-    FROM in_period
+    SELECT 'registrations' AS measure, breakdown, category, n_registrations AS value
+    FROM period_figures
     UNION ALL
-    SELECT 'on_register', 'total', 'all', count(*)
-    FROM registrations
-    WHERE registration_date <= $period_end
-      AND (deregistration_date IS NULL OR deregistration_date > $period_end)
+    SELECT 'on_register', breakdown, category, n_on_register
+    FROM on_register
 ),
 
 ratios AS (
@@ -117,9 +162,8 @@ ratios AS (
     FROM (SELECT unnest(category) AS category FROM in_period) AS c
     GROUP BY c.category
     UNION ALL
-    SELECT 're_registration', 'total', 'all',
-        count(*) FILTER (WHERE is_re_registration), count(*)
-    FROM in_period
+    SELECT 're_registration', breakdown, category, n_re_registrations, n_registrations
+    FROM period_figures
     UNION ALL
     SELECT 're_registration', 'financial_year', label, numerator, denominator
     FROM by_year
@@ -130,19 +174,14 @@ ratios AS (
     WHERE is_re_registration
     GROUP BY since_deregistration
     UNION ALL
-    SELECT 'icpc_timely', 'total', 'all',
-        count(*) FILTER (WHERE initial_conference_date <= icpc_deadline), count(*)
-    FROM in_period
-    WHERE strategy_discussion_date IS NOT NULL
+    SELECT 'icpc_timely', breakdown, category, n_icpc_timely, n_with_strategy
+    FROM period_figures
     UNION ALL
-    SELECT 'core_group_timely', 'total', 'all',
-        count(*) FILTER (WHERE first_core_group_date <= core_group_deadline), count(*)
-    FROM in_period
-    WHERE core_group_deadline <= $data_as_at
+    SELECT 'core_group_timely', breakdown, category, n_core_timely, n_core_due
+    FROM period_figures
     UNION ALL
-    SELECT 'review_timely', 'total', 'all', count(*) FILTER (WHERE on_time), count(*)
-    FROM timed_reviews
-    WHERE review_date BETWEEN $period_start AND $period_end
+    SELECT 'review_timely', breakdown, category, n_on_time, n_reviews
+    FROM review_figures
 )
 
 SELECT measure, 'CPR' AS scope, breakdown, category,

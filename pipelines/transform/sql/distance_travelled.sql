@@ -38,16 +38,21 @@ scoped_referrals AS MATERIALIZED (
     SELECT 'IFSS' AS scope, * FROM referrals
 ),
 
+-- Families served in each period (_m_periods: this period, the same period a year earlier, the
+-- 8 quarters): an accepted referral whose service overlaps the period.
 families_served AS (
     SELECT
-        scope,
-        family_id,
-        bool_or(escalated AND escalation_date BETWEEN $period_start AND $period_end) AS escalated
-    FROM scoped_referrals
-    WHERE accepted
-      AND service_start_date <= $period_end
-      AND (service_end_date IS NULL OR service_end_date >= $period_start)
-    GROUP BY scope, family_id
+        p.breakdown,
+        p.category,
+        r.scope,
+        r.family_id,
+        bool_or(r.escalated AND r.escalation_date BETWEEN p.p_start AND p.p_end) AS escalated
+    FROM scoped_referrals AS r
+    JOIN _m_periods AS p
+        ON r.service_start_date <= p.p_end
+        AND (r.service_end_date IS NULL OR r.service_end_date >= p.p_start)
+    WHERE r.accepted
+    GROUP BY p.breakdown, p.category, r.scope, r.family_id
 ),
 
 assessments AS (
@@ -69,18 +74,23 @@ ranked AS (
 ),
 
 pairs AS (
-    SELECT s.ifss_referral_id, s.assessment_id AS start_id, e.assessment_id AS end_id
+    SELECT
+        s.ifss_referral_id,
+        s.assessment_id AS start_id,
+        e.assessment_id AS end_id,
+        e.assessment_date AS end_date
     FROM ranked AS s
     JOIN ranked AS e ON e.ifss_referral_id = s.ifss_referral_id
     WHERE s.stage = 'START' AND s.first_rank = 1
       AND e.stage = 'END' AND e.last_rank = 1
-      AND e.assessment_date BETWEEN $period_start AND $period_end
 ),
 
--- One row per paired referral per domain scored at both its start and its end assessment.
+-- One row per paired referral per domain scored at both its start and its end assessment (any
+-- end date: each period below takes the referrals whose end assessment it holds).
 domain_pairs AS MATERIALIZED (
     SELECT
         p.ifss_referral_id,
+        p.end_date,
         s.domain,
         s.risk_score AS start_score,
         e.risk_score AS end_score
@@ -91,15 +101,23 @@ domain_pairs AS MATERIALIZED (
         AND e.domain = s.domain
 ),
 
-paired AS (
+paired_sums AS (
     SELECT
         r.scope,
         d.ifss_referral_id,
+        any_value(d.end_date) AS end_date,
         sum(d.start_score) AS start_sum,
         sum(d.end_score) AS end_sum
     FROM domain_pairs AS d
     JOIN scoped_referrals AS r ON r.ifss_referral_id = d.ifss_referral_id
     GROUP BY r.scope, d.ifss_referral_id
+),
+
+-- Paired referrals of each period: the latest END assessment is dated in it.
+paired AS (
+    SELECT p.breakdown, p.category, s.*
+    FROM paired_sums AS s
+    JOIN _m_periods AS p ON s.end_date BETWEEN p.p_start AND p.p_end
 ),
 
 -- START assessments (every one, not only the earliest) with their mean domain score.
@@ -133,25 +151,34 @@ quarters AS (
 served_figures AS (
     SELECT
         s.scope,
+        pe.breakdown,
+        pe.category,
         count(f.family_id) AS n_families,
         count(f.family_id) FILTER (WHERE f.escalated) AS n_escalated
     FROM scopes AS s
-    LEFT JOIN families_served AS f ON f.scope = s.scope
-    GROUP BY s.scope
+    CROSS JOIN _m_periods AS pe
+    LEFT JOIN families_served AS f
+        ON f.scope = s.scope AND f.breakdown = pe.breakdown AND f.category = pe.category
+    GROUP BY s.scope, pe.breakdown, pe.category
 ),
 
 paired_figures AS (
     SELECT
         s.scope,
+        pe.breakdown,
+        pe.category,
         count(p.ifss_referral_id) AS n_paired,
         count(p.ifss_referral_id) FILTER (WHERE p.end_sum < p.start_sum) AS n_reduced,
         avg(100.0 * (p.start_sum - p.end_sum) / p.start_sum ORDER BY p.ifss_referral_id)
             AS mean_reduction
     FROM scopes AS s
-    LEFT JOIN paired AS p ON p.scope = s.scope
-    GROUP BY s.scope
+    CROSS JOIN _m_periods AS pe
+    LEFT JOIN paired AS p
+        ON p.scope = s.scope AND p.breakdown = pe.breakdown AND p.category = pe.category
+    GROUP BY s.scope, pe.breakdown, pe.category
 ),
 
+-- Domain changes of the referrals paired in the reporting period.
 domain_figures AS (
     SELECT
         r.scope,
@@ -159,6 +186,8 @@ domain_figures AS (
         count(*) AS n_paired,
         CAST(sum(d.end_score - d.start_score) AS DOUBLE) / count(*) AS mean_change
     FROM domain_pairs AS d
+    JOIN _m_periods AS pe
+        ON pe.breakdown = 'total' AND d.end_date BETWEEN pe.p_start AND pe.p_end
     JOIN scoped_referrals AS r ON r.ifss_referral_id = d.ifss_referral_id
     GROUP BY r.scope, d.domain
 ),
@@ -176,22 +205,22 @@ quarter_figures AS (
     GROUP BY s.scope, q.label
 )
 
-SELECT 'families_served' AS measure, scope, 'total' AS breakdown, 'all' AS category,
+SELECT 'families_served' AS measure, scope, breakdown, category,
     CAST(NULL AS BIGINT) AS numerator, CAST(NULL AS BIGINT) AS denominator,
     CAST(n_families AS DOUBLE) AS value, 'count' AS unit
 FROM served_figures
 UNION ALL
-SELECT 'escalated', scope, 'total', 'all', n_escalated, n_families,
+SELECT 'escalated', scope, breakdown, category, n_escalated, n_families,
     _m_pct(n_escalated, n_families), 'percent'
 FROM served_figures
 UNION ALL
-SELECT 'paired', scope, 'total', 'all', NULL, NULL, CAST(n_paired AS DOUBLE), 'count'
+SELECT 'paired', scope, breakdown, category, NULL, NULL, CAST(n_paired AS DOUBLE), 'count'
 FROM paired_figures
 UNION ALL
-SELECT 'mean_risk_reduction', scope, 'total', 'all', NULL, n_paired, mean_reduction, 'percent'
+SELECT 'mean_risk_reduction', scope, breakdown, category, NULL, n_paired, mean_reduction, 'percent'
 FROM paired_figures
 UNION ALL
-SELECT 'risk_reduced', scope, 'total', 'all', n_reduced, n_paired,
+SELECT 'risk_reduced', scope, breakdown, category, n_reduced, n_paired,
     _m_pct(n_reduced, n_paired), 'percent'
 FROM paired_figures
 UNION ALL

@@ -23,3 +23,32 @@ CREATE OR REPLACE TEMP MACRO _m_financial_years(earliest, period_end) AS TABLE
         CAST(year(CAST(period_end AS DATE)) AS BIGINT)
             - CASE WHEN month(CAST(period_end AS DATE)) < 4 THEN 1 ELSE 0 END + 1
     ) AS t (y);
+
+-- The periods every measure with a `total` row is computed for (docs/METRICS.md, "Direction of
+-- travel"): the reporting period itself (breakdown `total`), the same period a year earlier
+-- (`previous_year`) and the 8 calendar quarters ending with the one containing period_end, the
+-- last of them cut at period_end (`quarter`, labelled '2012-Q3' style). Each analysis joins its
+-- rows to this list once, so one definition of a measure serves every period.
+CREATE OR REPLACE TEMP MACRO _m_period_list(period_start, period_end) AS TABLE
+    SELECT
+        'total' AS breakdown,
+        'all' AS category,
+        CAST(period_start AS DATE) AS p_start,
+        CAST(period_end AS DATE) AS p_end
+    UNION ALL
+    SELECT
+        'previous_year',
+        'all',
+        CAST(CAST(period_start AS DATE) - INTERVAL 12 MONTH AS DATE),
+        CAST(CAST(period_end AS DATE) - INTERVAL 12 MONTH AS DATE)
+    UNION ALL
+    SELECT
+        'quarter',
+        year(q) || '-Q' || quarter(q),
+        CAST(q AS DATE),
+        least(CAST(q + INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE), CAST(period_end AS DATE))
+    FROM range(
+        date_trunc('quarter', CAST(period_end AS DATE)) - INTERVAL 21 MONTH,
+        date_trunc('quarter', CAST(period_end AS DATE)) + INTERVAL 1 DAY,
+        INTERVAL 3 MONTH
+    ) AS t (q);

@@ -55,6 +55,14 @@ enriched AS MATERIALIZED (
     LEFT JOIN _m_calendar AS dl ON dl.is_working AND dl.wd_seq = cx.wd_seq + 1
 ),
 
+-- Each referral once for every period it falls in (_m_periods: this period, the same period a
+-- year earlier, the 8 quarters); the breakdowns and follow-ups use the reporting period only.
+in_periods AS MATERIALIZED (
+    SELECT p.breakdown AS p_breakdown, p.category AS p_category, e.*
+    FROM enriched AS e
+    JOIN _m_periods AS p ON e.referral_date BETWEEN p.p_start AND p.p_end
+),
+
 in_period AS MATERIALIZED (
     SELECT
         *,
@@ -63,8 +71,25 @@ in_period AS MATERIALIZED (
             WHEN n_prior <= 4 THEN '3-4'
             ELSE '5+'
         END AS prior_band
-    FROM enriched
-    WHERE referral_date BETWEEN $period_start AND $period_end
+    FROM in_periods
+    WHERE p_breakdown = 'total'
+),
+
+-- The measures with a total row, for every period (empty periods give 0 of 0).
+period_figures AS (
+    SELECT
+        p.breakdown,
+        p.category,
+        count(r.referral_id) AS n_referrals,
+        count(r.referral_id) FILTER (WHERE r.is_re_referral) AS n_re_referrals,
+        count(r.referral_id) FILTER (WHERE r.decision_date <= r.decision_deadline) AS n_timely,
+        count(r.lateral_checks) AS n_checks_recorded,
+        count(r.referral_id) FILTER (WHERE r.lateral_checks) AS n_checks,
+        count(r.child_seen) FILTER (WHERE r.outcome IN ('IA', 'S47')) AS n_seen_recorded,
+        count(r.referral_id) FILTER (WHERE r.child_seen AND r.outcome IN ('IA', 'S47')) AS n_seen
+    FROM _m_periods AS p
+    LEFT JOIN in_periods AS r ON r.p_breakdown = p.breakdown AND r.p_category = p.category
+    GROUP BY p.breakdown, p.category
 ),
 
 -- Financial years starting at least 12 months after the earliest referral in the extract (macros.sql).
@@ -97,9 +122,9 @@ followed AS (
 
 -- final ----------------------------------------------------------------------------------------
 ratios AS (
-    SELECT 're_referral_12m' AS measure, 'total' AS breakdown, 'all' AS category,
-        count(*) FILTER (WHERE is_re_referral) AS numerator, count(*) AS denominator
-    FROM in_period
+    SELECT 're_referral_12m' AS measure, breakdown, category,
+        n_re_referrals AS numerator, n_referrals AS denominator
+    FROM period_figures
     UNION ALL
     SELECT 're_referral_12m', 'financial_year', label, numerator, denominator
     FROM by_year
@@ -114,18 +139,14 @@ ratios AS (
     WHERE outcome IS NOT NULL
     GROUP BY outcome
     UNION ALL
-    SELECT 'decision_timely', 'total', 'all',
-        count(*) FILTER (WHERE decision_date <= decision_deadline), count(*)
-    FROM in_period
+    SELECT 'decision_timely', breakdown, category, n_timely, n_referrals
+    FROM period_figures
     UNION ALL
-    SELECT 'lateral_checks', 'total', 'all',
-        count(*) FILTER (WHERE lateral_checks), count(lateral_checks)
-    FROM in_period
+    SELECT 'lateral_checks', breakdown, category, n_checks, n_checks_recorded
+    FROM period_figures
     UNION ALL
-    SELECT 'child_seen', 'total', 'all',
-        count(*) FILTER (WHERE child_seen), count(child_seen)
-    FROM in_period
-    WHERE outcome IN ('IA', 'S47')
+    SELECT 'child_seen', breakdown, category, n_seen, n_seen_recorded
+    FROM period_figures
     UNION ALL
     SELECT measure, 'outcome', outcome, count(*) FILTER (WHERE rereferred), count(*)
     FROM followed

@@ -44,7 +44,7 @@ scopes AS (
 -- intermediate ---------------------------------------------------------------------------------
 -- Report group of the referral source: 5A (LA social care) is split by referring_team where one
 -- is given (EXTRACTS.md); the code -> group map is the contract's code list (_m_source_groups).
-in_period AS MATERIALIZED (
+grouped AS (
     SELECT
         r.*,
         CASE
@@ -53,17 +53,36 @@ in_period AS MATERIALIZED (
         END AS source_group
     FROM (SELECT * FROM dat UNION ALL SELECT * FROM ifss) AS r
     LEFT JOIN _m_source_groups AS g ON g.referral_source = r.referral_source
-    WHERE r.referral_date BETWEEN $period_start AND $period_end
 ),
 
-totals AS (
+-- Each referral once for every period it falls in (_m_periods: this period, the same period a
+-- year earlier, the 8 quarters); the breakdowns use the reporting period only.
+in_periods AS MATERIALIZED (
+    SELECT p.breakdown AS p_breakdown, p.category AS p_category, r.*
+    FROM grouped AS r
+    JOIN _m_periods AS p ON r.referral_date BETWEEN p.p_start AND p.p_end
+),
+
+in_period AS (
+    SELECT * FROM in_periods WHERE p_breakdown = 'total'
+),
+
+period_totals AS (
     SELECT
         s.scope,
+        p.breakdown,
+        p.category,
         count(r.scope) AS n_referrals,
         count(r.primary_substance) AS n_with_substance
     FROM scopes AS s
-    LEFT JOIN in_period AS r ON r.scope = s.scope
-    GROUP BY s.scope
+    CROSS JOIN _m_periods AS p
+    LEFT JOIN in_periods AS r
+        ON r.scope = s.scope AND r.p_breakdown = p.breakdown AND r.p_category = p.category
+    GROUP BY s.scope, p.breakdown, p.category
+),
+
+totals AS (
+    SELECT * FROM period_totals WHERE breakdown = 'total'
 ),
 
 -- One row per referral per breakdown dimension (long format), blanks dropped.
@@ -82,13 +101,13 @@ received_total AS (
     SELECT
         'received' AS measure,
         scope,
-        'total' AS breakdown,
-        'all' AS category,
+        breakdown,
+        category,
         CAST(NULL AS BIGINT) AS numerator,
         CAST(NULL AS BIGINT) AS denominator,
         CAST(n_referrals AS DOUBLE) AS value,
         'count' AS unit
-    FROM totals
+    FROM period_totals
 ),
 
 received_by AS (

@@ -20,34 +20,52 @@ leavers AS (
 ),
 
 -- intermediate ---------------------------------------------------------------------------------
-snapshot AS MATERIALIZED (
-    SELECT * FROM posts
-    WHERE snapshot_date = (SELECT max(snapshot_date) FROM posts WHERE snapshot_date <= $period_end)
+-- The snapshot of each period (_m_periods: this period, the same period a year earlier, the 8
+-- quarters): the latest snapshot_date on or before the period's end (NULL when there is none).
+period_snapshots AS (
+    SELECT
+        p.breakdown,
+        p.category,
+        p.p_end,
+        (SELECT max(s.snapshot_date) FROM posts AS s WHERE s.snapshot_date <= p.p_end)
+            AS snapshot_date
+    FROM _m_periods AS p
 ),
 
--- Long format: every post once under the total and once under its team and its role.
+snapshot AS MATERIALIZED (
+    SELECT po.*
+    FROM posts AS po
+    JOIN period_snapshots AS s ON s.breakdown = 'total' AND po.snapshot_date = s.snapshot_date
+),
+
+-- Long format: every post of the reporting period's snapshot under its team and its role.
 dimensions AS (
-    SELECT 'total' AS breakdown, 'all' AS category, * FROM snapshot
-    UNION ALL
-    SELECT 'team', team, * FROM snapshot
+    SELECT 'team' AS breakdown, team AS category, * FROM snapshot
     UNION ALL
     SELECT 'role', role, * FROM snapshot WHERE role IS NOT NULL
 ),
 
-year_window AS (
-    SELECT
-        CAST(CAST($period_end AS DATE) - INTERVAL 12 MONTH AS DATE) AS after_date,
-        CAST($period_end AS DATE) AS up_to
-),
-
 filled_per_snapshot AS (
-    SELECT p.snapshot_date, count(*) FILTER (WHERE p.status = 'FILLED') AS n_filled
-    FROM posts AS p, year_window AS y
-    WHERE p.snapshot_date > y.after_date AND p.snapshot_date <= y.up_to
-    GROUP BY p.snapshot_date
+    SELECT snapshot_date, count(*) FILTER (WHERE status = 'FILLED') AS n_filled
+    FROM posts
+    GROUP BY snapshot_date
 ),
 
 -- final ----------------------------------------------------------------------------------------
+-- The measures with a total row, for every period's snapshot (no snapshot: 0 posts).
+period_post_figures AS (
+    SELECT
+        s.breakdown,
+        s.category,
+        count(po.post_id) AS n_posts,
+        count(po.post_id) FILTER (WHERE po.status IN ('VACANT', 'AGENCY')) AS n_vacant,
+        count(po.post_id) FILTER (WHERE po.status = 'AGENCY') AS n_agency,
+        count(po.post_id) FILTER (WHERE po.status = 'LTS') AS n_lts
+    FROM period_snapshots AS s
+    LEFT JOIN posts AS po ON po.snapshot_date = s.snapshot_date
+    GROUP BY s.breakdown, s.category
+),
+
 post_figures AS (
     SELECT
         breakdown,
@@ -79,19 +97,34 @@ experience AS (
     WHERE role = 'SW' AND status = 'FILLED'
 ),
 
+-- Turnover of each period: leavers in the 12 months to its end over the mean number of FILLED
+-- posts across the snapshots of those 12 months.
 turnover AS (
     SELECT
-        (SELECT count(*) FROM leavers AS l, year_window AS y
-         WHERE l.leaving_date > y.after_date AND l.leaving_date <= y.up_to) AS n_leavers,
-        (SELECT CAST(sum(n_filled) AS DOUBLE) / nullif(count(*), 0) FROM filled_per_snapshot)
-            AS mean_filled
+        p.breakdown,
+        p.category,
+        (SELECT count(*) FROM leavers AS l
+         WHERE l.leaving_date > CAST(p.p_end - INTERVAL 12 MONTH AS DATE)
+           AND l.leaving_date <= p.p_end) AS n_leavers,
+        (SELECT CAST(sum(f.n_filled) AS DOUBLE) / nullif(count(*), 0)
+         FROM filled_per_snapshot AS f
+         WHERE f.snapshot_date > CAST(p.p_end - INTERVAL 12 MONTH AS DATE)
+           AND f.snapshot_date <= p.p_end) AS mean_filled
+    FROM _m_periods AS p
 ),
 
 figures AS (
     SELECT 'posts' AS measure, breakdown, category,
         CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator,
         CAST(n_posts AS DOUBLE) AS value, 'count' AS unit
+    FROM period_post_figures
+    UNION ALL
+    SELECT 'posts', breakdown, category, NULL, NULL, CAST(n_posts AS DOUBLE), 'count'
     FROM post_figures
+    UNION ALL
+    SELECT 'vacancy_rate', breakdown, category, n_vacant, n_posts,
+        _m_pct(n_vacant, n_posts), 'percent'
+    FROM period_post_figures
     UNION ALL
     SELECT 'vacancy_rate', breakdown, category, n_vacant, n_posts,
         _m_pct(n_vacant, n_posts), 'percent'
@@ -99,23 +132,23 @@ figures AS (
     UNION ALL
     SELECT 'agency_cover', breakdown, category, n_agency, n_vacant,
         _m_pct(n_agency, n_vacant), 'percent'
-    FROM post_figures WHERE breakdown = 'total'
+    FROM period_post_figures
     UNION ALL
     SELECT 'long_term_sick', breakdown, category, n_lts, n_posts,
         _m_pct(n_lts, n_posts), 'percent'
-    FROM post_figures WHERE breakdown = 'total'
+    FROM period_post_figures
     UNION ALL
     SELECT 'caseload_mean', breakdown, category, NULL, n_caseload, caseload_mean, 'count'
-    FROM post_figures WHERE breakdown <> 'total'
+    FROM post_figures
     UNION ALL
     SELECT 'caseload_median', breakdown, category, NULL, n_caseload, caseload_median, 'count'
-    FROM post_figures WHERE breakdown <> 'total'
+    FROM post_figures
     UNION ALL
     SELECT 'caseload_min', breakdown, category, NULL, n_caseload, caseload_min, 'count'
-    FROM post_figures WHERE breakdown <> 'total'
+    FROM post_figures
     UNION ALL
     SELECT 'caseload_max', breakdown, category, NULL, n_caseload, caseload_max, 'count'
-    FROM post_figures WHERE breakdown <> 'total'
+    FROM post_figures
     UNION ALL
     SELECT 'experience', 'band', band, count(*),
         (SELECT count(*) FROM experience), _m_pct(count(*), (SELECT count(*) FROM experience)),
@@ -123,7 +156,7 @@ figures AS (
     FROM experience
     GROUP BY band
     UNION ALL
-    SELECT 'turnover', 'total', 'all', n_leavers, mean_filled,
+    SELECT 'turnover', breakdown, category, n_leavers, mean_filled,
         CASE WHEN mean_filled > 0 THEN 100.0 * n_leavers / mean_filled END, 'percent'
     FROM turnover
 )
