@@ -427,6 +427,7 @@ def _shared_strings(zf: zipfile.ZipFile, member: str, lim: Limits, out: Any = No
     empty = b"<" + prefix + b"si/>"
     opening = re.compile(rb"<" + re.escape(prefix) + rb"si[\s>]")
     cap = lim.max_value_chars * 8 + 4096  # bytes of XML a kept string can never exceed
+    markup = len(b"<si><t></t>") + 3 * len(prefix)  # the least markup around a string
     big = False  # inside a string already known to be too long (its text is not kept)
     big_bytes = 0
     carry = b""
@@ -440,8 +441,9 @@ def _shared_strings(zf: zipfile.ZipFile, member: str, lim: Limits, out: Any = No
                 "Export CSV UTF-8 instead."
             )
         if keep:
-            found.longest = max(found.longest, len(part))
-            found.lengths.append(min(len(part), 2**32 - 1))
+            size = max(len(part) - markup, 0)  # bytes of text, at least the characters
+            found.longest = max(found.longest, size)
+            found.lengths.append(min(size, 2**32 - 1))
         else:
             found.oversize[index] = n_chars
             found.lengths.append(len(_MARKER.format(n_chars).encode()))
@@ -489,6 +491,11 @@ def _shared_strings(zf: zipfile.ZipFile, member: str, lim: Limits, out: Any = No
                     item_done(0, True, b"")
                 write(carry[:tag_end])
                 big, big_bytes, carry = True, _text_length(carry[tag_end:]), b""
+            else:
+                raise Refused(
+                    f"the shared strings ({member}) are not readable (no string where one "
+                    "should start). Open it in Excel and save it again as .xlsx."
+                )
         elif big:
             big_bytes += _text_length(carry[:-16]) if len(carry) > 16 else 0
             carry = carry[-16:]
