@@ -605,3 +605,13 @@ def test_a_table_that_starts_below_and_right_of_a1_keeps_its_cells(tmp_path):
     assert row == 4 and cells[source.columns["referral_id"]] == "R1"
     assert cells[source.columns["team"]] == "DAT1"
     assert file_column_letters(tmp_path, "dat_referrals", path.name)["referral_id"] == "C"
+
+
+def test_a_sheet_name_with_a_line_break_is_shown_on_one_line(tmp_path):
+    name = "Data\u2028sheet"  # a line separator (XML allows no C0 control in a name)
+    path = write_workbook(
+        tmp_path / "dat_referrals.xlsx", {name: sheet_xml([HEADER, dat_values(1)])}
+    )
+    source, problems, _ = inspect(path)
+    assert problems == [] and source is not None and source.sheet == "Data sheet"
+    assert all(not _CONTROL.search(n.message) for n in source.notes)

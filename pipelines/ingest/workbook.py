@@ -159,6 +159,12 @@ def clean_text(text: str) -> tuple[str, int]:
     return cleaned, removed
 
 
+def shown_name(name: str) -> str:
+    """A sheet name fit for a message: no control characters or line breaks, at most 60 long."""
+    text = " ".join(_BREAKS.sub(" ", clean_text(name)[0]).split())
+    return text[:60] + ("..." if len(text) > 60 else "")
+
+
 def _too_large(text: str) -> int | None:
     """The length of a marked (replaced) shared string, or None."""
     if text.startswith(MARK) and text.endswith(MARK):
@@ -719,7 +725,7 @@ def _gap_end(present: bytearray, start: int, gap: int) -> int:
 def _check_sheet(zf: zipfile.ZipFile, sheet: _Sheet, lim: Limits, shared: _Shared) -> None:
     """Refuse a sheet calamine could not hold: its dimension, its used range, its shared text."""
     assert sheet.member is not None
-    where = f"sheet '{sheet.name}'"
+    where = f"sheet '{shown_name(sheet.name)}'"
     dim = _dimension(zf, sheet.member, lim)
     if dim is not None:
         ref, last_row, area = dim
@@ -992,7 +998,7 @@ def _read(
                 if filled >= lim.header_scan_rows:
                     break
             if not filled:
-                empty.append(sheet.name)
+                empty.append(shown_name(sheet.name))
                 continue
             found = _find_header(extract, head, lim)
             if found is None:
@@ -1001,12 +1007,20 @@ def _read(
             if header_only:  # the rows are not read
                 head, rows_iter = head[: found[0] + 1], iter(())
             source = _rows(
-                extract, path, sheet.name, len(sheets), head, found, rows_iter, problems, lim
+                extract,
+                path,
+                shown_name(sheet.name),
+                len(sheets),
+                head,
+                found,
+                rows_iter,
+                problems,
+                lim,
             )
             if source is not None:
                 source.first_column = start_col + next((i for i, t in enumerate(found[1]) if t), 0)
             return source
-        names = ", ".join(f"'{s.name}'" for s in worksheets)
+        names = ", ".join(f"'{shown_name(s.name)}'" for s in worksheets)
         if len(empty) == len(worksheets):
             what = f"sheet {names} is" if len(worksheets) == 1 else f"all its sheets ({names}) are"
             problems.append(f"{path.name}: {what} empty. Export the {extract} extract again.")
@@ -1033,8 +1047,8 @@ def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
 
     def refused(exc: Exception) -> Refused:
         return Refused(
-            f"sheet '{name}' cannot be read ({_safe(exc)}). Open it in Excel and save it again "
-            "as .xlsx, or export CSV UTF-8."
+            f"sheet '{shown_name(name)}' cannot be read ({_safe(exc)}). Open it in Excel and "
+            "save it again as .xlsx, or export CSV UTF-8."
         )
 
     try:
