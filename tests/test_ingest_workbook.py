@@ -586,7 +586,7 @@ def test_a_damaged_workbook_is_a_problem_or_a_read_never_a_traceback(tmp_path, s
                 z.writestr(name, data)
     source, problems, seconds = inspect(path)
     assert seconds < 5
-    assert (source is None) == bool(problems)
+    assert source is not None or problems  # a read may still find header problems
     for msg in problems:
         assert msg.startswith("dat_referrals.xlsx: ") and "CHILD" not in msg
     if source is not None:

@@ -283,7 +283,7 @@ def _local(tag: str) -> str:
 def _xml(data: bytes, member: str) -> ET.Element:
     try:
         return ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
         raise Refused(
             f"the part {member} is not well-formed XML ({_safe(exc)}). Open it in Excel and save "
             "it again as .xlsx."
