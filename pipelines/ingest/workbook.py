@@ -127,6 +127,13 @@ def _safe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _reraise_interrupt(exc: BaseException) -> None:
+    """Ctrl+C and exits pass; anything else calamine raises (its errors derive from Exception,
+    a Rust panic from BaseException) is a damaged workbook."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
+
+
 class Refused(Exception):
     """The workbook cannot be read; the message (without the file name) says why and what to do."""
 
@@ -953,7 +960,14 @@ def _read(
         )
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        ValueError,
+        EOFError,
+        OSError,
+    ) as exc:
         raise Refused(
             f"is not a readable .xlsx workbook (a damaged zip package: {_safe(exc)}). Open it "
             "in Excel and save it again as .xlsx, or export CSV UTF-8."
@@ -980,7 +994,8 @@ def _read(
         ]
         try:
             workbook = CalamineWorkbook.from_path(source_path)
-        except Exception as exc:  # calamine's own error types for damaged workbooks
+        except BaseException as exc:  # calamine's own error types, and a Rust panic
+            _reraise_interrupt(exc)
             raise Refused(
                 f"is not a readable .xlsx workbook ({_safe(exc)}). "
                 "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
@@ -1045,7 +1060,7 @@ def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
     """The sheet's first column with a value (0-based) and its rows from row 1 (calamine pads
     the rows above its first cell, not the columns left of it); calamine errors as ``Refused``."""
 
-    def refused(exc: Exception) -> Refused:
+    def refused(exc: BaseException) -> Refused:
         return Refused(
             f"sheet '{shown_name(name)}' cannot be read ({_safe(exc)}). Open it in Excel and "
             "save it again as .xlsx, or export CSV UTF-8."
@@ -1055,7 +1070,8 @@ def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
         sheet = workbook.get_sheet_by_name(name)
         start = sheet.start
         rows = iter(sheet.iter_rows())
-    except Exception as exc:  # calamine's own error types for damaged sheets
+    except BaseException as exc:  # calamine's own error types, and a Rust panic
+        _reraise_interrupt(exc)
         raise refused(exc) from None
 
     def iterate() -> Iterator[list[Any]]:
@@ -1064,7 +1080,8 @@ def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
                 row = next(rows)
             except StopIteration:
                 return
-            except Exception as exc:  # a cell calamine could not convert
+            except BaseException as exc:  # a cell calamine could not convert, or a panic
+                _reraise_interrupt(exc)
                 raise refused(exc) from None
             yield list(row)
 
