@@ -127,6 +127,13 @@ def _safe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _reraise_interrupt(exc: BaseException) -> None:
+    """Ctrl+C and exits pass; anything else calamine raises (its errors derive from Exception,
+    a Rust panic from BaseException) is a damaged workbook."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise exc
+
+
 class Refused(Exception):
     """The workbook cannot be read; the message (without the file name) says why and what to do."""
 
@@ -157,6 +164,12 @@ def clean_text(text: str) -> tuple[str, int]:
     text = text.replace("\x0b", "\n").replace("\x0c", "\n")
     cleaned, removed = _CONTROL.subn("", text)
     return cleaned, removed
+
+
+def shown_name(name: str) -> str:
+    """A sheet name fit for a message: no control characters or line breaks, at most 60 long."""
+    text = " ".join(_BREAKS.sub(" ", clean_text(name)[0]).split())
+    return text[:60] + ("..." if len(text) > 60 else "")
 
 
 def _too_large(text: str) -> int | None:
@@ -277,7 +290,7 @@ def _local(tag: str) -> str:
 def _xml(data: bytes, member: str) -> ET.Element:
     try:
         return ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
         raise Refused(
             f"the part {member} is not well-formed XML ({_safe(exc)}). Open it in Excel and save "
             "it again as .xlsx."
@@ -427,6 +440,7 @@ def _shared_strings(zf: zipfile.ZipFile, member: str, lim: Limits, out: Any = No
     empty = b"<" + prefix + b"si/>"
     opening = re.compile(rb"<" + re.escape(prefix) + rb"si[\s>]")
     cap = lim.max_value_chars * 8 + 4096  # bytes of XML a kept string can never exceed
+    markup = len(b"<si><t></t>") + 3 * len(prefix)  # the least markup around a string
     big = False  # inside a string already known to be too long (its text is not kept)
     big_bytes = 0
     carry = b""
@@ -440,8 +454,9 @@ def _shared_strings(zf: zipfile.ZipFile, member: str, lim: Limits, out: Any = No
                 "Export CSV UTF-8 instead."
             )
         if keep:
-            found.longest = max(found.longest, len(part))
-            found.lengths.append(min(len(part), 2**32 - 1))
+            size = max(len(part) - markup, 0)  # bytes of text, at least the characters
+            found.longest = max(found.longest, size)
+            found.lengths.append(min(size, 2**32 - 1))
         else:
             found.oversize[index] = n_chars
             found.lengths.append(len(_MARKER.format(n_chars).encode()))
@@ -489,6 +504,11 @@ def _shared_strings(zf: zipfile.ZipFile, member: str, lim: Limits, out: Any = No
                     item_done(0, True, b"")
                 write(carry[:tag_end])
                 big, big_bytes, carry = True, _text_length(carry[tag_end:]), b""
+            else:
+                raise Refused(
+                    f"the shared strings ({member}) are not readable (no string where one "
+                    "should start). Open it in Excel and save it again as .xlsx."
+                )
         elif big:
             big_bytes += _text_length(carry[:-16]) if len(carry) > 16 else 0
             carry = carry[-16:]
@@ -712,7 +732,7 @@ def _gap_end(present: bytearray, start: int, gap: int) -> int:
 def _check_sheet(zf: zipfile.ZipFile, sheet: _Sheet, lim: Limits, shared: _Shared) -> None:
     """Refuse a sheet calamine could not hold: its dimension, its used range, its shared text."""
     assert sheet.member is not None
-    where = f"sheet '{sheet.name}'"
+    where = f"sheet '{shown_name(sheet.name)}'"
     dim = _dimension(zf, sheet.member, lim)
     if dim is not None:
         ref, last_row, area = dim
@@ -940,7 +960,14 @@ def _read(
         )
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        ValueError,
+        EOFError,
+        OSError,
+    ) as exc:
         raise Refused(
             f"is not a readable .xlsx workbook (a damaged zip package: {_safe(exc)}). Open it "
             "in Excel and save it again as .xlsx, or export CSV UTF-8."
@@ -967,7 +994,8 @@ def _read(
         ]
         try:
             workbook = CalamineWorkbook.from_path(source_path)
-        except Exception as exc:  # calamine's own error types for damaged workbooks
+        except BaseException as exc:  # calamine's own error types, and a Rust panic
+            _reraise_interrupt(exc)
             raise Refused(
                 f"is not a readable .xlsx workbook ({_safe(exc)}). "
                 "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
@@ -985,7 +1013,7 @@ def _read(
                 if filled >= lim.header_scan_rows:
                     break
             if not filled:
-                empty.append(sheet.name)
+                empty.append(shown_name(sheet.name))
                 continue
             found = _find_header(extract, head, lim)
             if found is None:
@@ -994,12 +1022,20 @@ def _read(
             if header_only:  # the rows are not read
                 head, rows_iter = head[: found[0] + 1], iter(())
             source = _rows(
-                extract, path, sheet.name, len(sheets), head, found, rows_iter, problems, lim
+                extract,
+                path,
+                shown_name(sheet.name),
+                len(sheets),
+                head,
+                found,
+                rows_iter,
+                problems,
+                lim,
             )
             if source is not None:
                 source.first_column = start_col + next((i for i, t in enumerate(found[1]) if t), 0)
             return source
-        names = ", ".join(f"'{s.name}'" for s in worksheets)
+        names = ", ".join(f"'{shown_name(s.name)}'" for s in worksheets)
         if len(empty) == len(worksheets):
             what = f"sheet {names} is" if len(worksheets) == 1 else f"all its sheets ({names}) are"
             problems.append(f"{path.name}: {what} empty. Export the {extract} extract again.")
@@ -1024,17 +1060,18 @@ def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
     """The sheet's first column with a value (0-based) and its rows from row 1 (calamine pads
     the rows above its first cell, not the columns left of it); calamine errors as ``Refused``."""
 
-    def refused(exc: Exception) -> Refused:
+    def refused(exc: BaseException) -> Refused:
         return Refused(
-            f"sheet '{name}' cannot be read ({_safe(exc)}). Open it in Excel and save it again "
-            "as .xlsx, or export CSV UTF-8."
+            f"sheet '{shown_name(name)}' cannot be read ({_safe(exc)}). Open it in Excel and "
+            "save it again as .xlsx, or export CSV UTF-8."
         )
 
     try:
         sheet = workbook.get_sheet_by_name(name)
         start = sheet.start
         rows = iter(sheet.iter_rows())
-    except Exception as exc:  # calamine's own error types for damaged sheets
+    except BaseException as exc:  # calamine's own error types, and a Rust panic
+        _reraise_interrupt(exc)
         raise refused(exc) from None
 
     def iterate() -> Iterator[list[Any]]:
@@ -1043,7 +1080,8 @@ def _open_sheet(workbook: Any, name: str) -> tuple[int, Iterator[list[Any]]]:
                 row = next(rows)
             except StopIteration:
                 return
-            except Exception as exc:  # a cell calamine could not convert
+            except BaseException as exc:  # a cell calamine could not convert, or a panic
+                _reraise_interrupt(exc)
                 raise refused(exc) from None
             yield list(row)
 
