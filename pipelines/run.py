@@ -164,8 +164,11 @@ def check_places(config: RunConfig, until: str) -> None:
         ("the warehouse", db),
         ("the project folder", ROOT.resolve()),
         ("the current folder", Path.cwd().resolve()),
-        ("your home folder", Path.home().resolve()),
     ]
+    try:
+        guarded.append(("your home folder", Path.home().resolve()))
+    except RuntimeError:
+        pass  # no home folder known (a service account): nothing to guard
     marks = {
         "--out (the report folder)": ("index.html", "metrics.csv"),
         "--dq-dir (the data quality folder)": ("data_quality.html", "data_quality.json"),
