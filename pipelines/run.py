@@ -586,7 +586,7 @@ def _stages(config: RunConfig, until: str, key: bytes | None, build: Build, stat
         if kept_nb is None:
             raise
         raise PipelineError(
-            f"{exc}\nThe executed notebook, stopped where it failed, is kept at: {kept_nb}"
+            f"{exc}\nThe executed notebook is kept at: {kept_nb}"
         ) from exc.__cause__
     _swap(
         state,
