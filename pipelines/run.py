@@ -493,6 +493,10 @@ def _run_locked(config: RunConfig, until: str) -> int:
             exc.outcome = state.outcome()  # type: ignore[attr-defined]
             raise
         except Exception as exc:
+            if type(exc).__name__ == "InterruptException":  # Ctrl+C inside a DuckDB query
+                stop = KeyboardInterrupt()
+                stop.outcome = state.outcome()  # type: ignore[attr-defined]
+                raise stop from exc
             error = UnexpectedError(exc, state.stage)
             error.outcome = state.outcome()
             raise error from exc

@@ -166,6 +166,7 @@ def test_figures_unchanged_by_the_build_aside(base: Work) -> None:
         ("pipelines.report.render_reports", KeyboardInterrupt(), 130),
         ("pipelines.report.render_reports", PipelineError("a page failed"), 2),
         ("pipelines.validate.report.write_xlsx", RuntimeError("half a folder"), 1),
+        ("pipelines.transform.compute_metrics", duckdb.InterruptException("INTERRUPT"), 130),
     ],
 )
 def test_a_failure_after_validation_changes_nothing(
