@@ -20,6 +20,7 @@ The key is checked against the existing warehouse before anything is built (``ch
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -458,6 +459,14 @@ def keep_failed_notebook(exc: PipelineError, build: Build, config: RunConfig) ->
 
 def run(config: RunConfig, until: str = "report") -> int:
     """Run the stages up to ``until`` (ingest, validate or report); return the exit code."""
+    # through symbolic links: a data quality folder linked to a shared drive is built and
+    # swapped in on that drive, and the link is kept
+    config = dataclasses.replace(
+        config,
+        db_path=config.db_path.resolve(),
+        dq_dir=config.dq_dir.resolve(),
+        out_dir=config.out_dir.resolve(),
+    )
     check_places(config, until)
     with run_lock(config.db_path):
         return _run_locked(config, until)

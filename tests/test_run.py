@@ -329,6 +329,17 @@ def test_leftovers_of_a_killed_run_are_cleaned_up(tmp_path: Path) -> None:
     assert (out / "index.html").read_text() == "previous"  # put back, not deleted
 
 
+def test_a_linked_data_quality_folder_stays_linked(work: Work) -> None:
+    shared = work.root / "shared-drive" / "dq"
+    shared.parent.mkdir()
+    work.dq.rename(shared)
+    work.dq.symlink_to(shared, target_is_directory=True)
+    before = (shared / "data_quality.json").stat().st_mtime_ns
+    assert main(work.args("validate")) == 0
+    assert work.dq.is_symlink() and (shared / "data_quality.json").stat().st_mtime_ns != before
+    assert not [p.name for p in shared.parent.iterdir() if p.name != "dq"]
+
+
 def test_a_run_removes_leftovers_beside_its_warehouse(
     work: Work, capsys: pytest.CaptureFixture[str]
 ) -> None:
