@@ -20,6 +20,7 @@ The key is checked against the existing warehouse before anything is built (``ch
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -164,8 +165,11 @@ def check_places(config: RunConfig, until: str) -> None:
         ("the warehouse", db),
         ("the project folder", ROOT.resolve()),
         ("the current folder", Path.cwd().resolve()),
-        ("your home folder", Path.home().resolve()),
     ]
+    try:
+        guarded.append(("your home folder", Path.home().resolve()))
+    except RuntimeError:
+        pass  # no home folder known (a service account): nothing to guard
     marks = {
         "--out (the report folder)": ("index.html", "metrics.csv"),
         "--dq-dir (the data quality folder)": ("data_quality.html", "data_quality.json"),
@@ -455,6 +459,14 @@ def keep_failed_notebook(exc: PipelineError, build: Build, config: RunConfig) ->
 
 def run(config: RunConfig, until: str = "report") -> int:
     """Run the stages up to ``until`` (ingest, validate or report); return the exit code."""
+    # through symbolic links: a data quality folder linked to a shared drive is built and
+    # swapped in on that drive, and the link is kept
+    config = dataclasses.replace(
+        config,
+        db_path=config.db_path.resolve(),
+        dq_dir=config.dq_dir.resolve(),
+        out_dir=config.out_dir.resolve(),
+    )
     check_places(config, until)
     with run_lock(config.db_path):
         return _run_locked(config, until)
@@ -490,6 +502,10 @@ def _run_locked(config: RunConfig, until: str) -> int:
             exc.outcome = state.outcome()  # type: ignore[attr-defined]
             raise
         except Exception as exc:
+            if type(exc).__name__ == "InterruptException":  # Ctrl+C inside a DuckDB query
+                stop = KeyboardInterrupt()
+                stop.outcome = state.outcome()  # type: ignore[attr-defined]
+                raise stop from exc
             error = UnexpectedError(exc, state.stage)
             error.outcome = state.outcome()
             raise error from exc
@@ -583,7 +599,7 @@ def _stages(config: RunConfig, until: str, key: bytes | None, build: Build, stat
         if kept_nb is None:
             raise
         raise PipelineError(
-            f"{exc}\nThe executed notebook, stopped where it failed, is kept at: {kept_nb}"
+            f"{exc}\nThe executed notebook is kept at: {kept_nb}"
         ) from exc.__cause__
     _swap(
         state,

@@ -166,6 +166,7 @@ def test_figures_unchanged_by_the_build_aside(base: Work) -> None:
         ("pipelines.report.render_reports", KeyboardInterrupt(), 130),
         ("pipelines.report.render_reports", PipelineError("a page failed"), 2),
         ("pipelines.validate.report.write_xlsx", RuntimeError("half a folder"), 1),
+        ("pipelines.transform.compute_metrics", duckdb.InterruptException("INTERRUPT"), 130),
     ],
 )
 def test_a_failure_after_validation_changes_nothing(
@@ -326,6 +327,17 @@ def test_leftovers_of_a_killed_run_are_cleaned_up(tmp_path: Path) -> None:
     assert not dead.exists() and not old_style.exists()
     assert running.exists() and young_old_style.exists() and unrelated.exists()
     assert (out / "index.html").read_text() == "previous"  # put back, not deleted
+
+
+def test_a_linked_data_quality_folder_stays_linked(work: Work) -> None:
+    shared = work.root / "shared-drive" / "dq"
+    shared.parent.mkdir()
+    work.dq.rename(shared)
+    work.dq.symlink_to(shared, target_is_directory=True)
+    before = (shared / "data_quality.json").stat().st_mtime_ns
+    assert main(work.args("validate")) == 0
+    assert work.dq.is_symlink() and (shared / "data_quality.json").stat().st_mtime_ns != before
+    assert not [p.name for p in shared.parent.iterdir() if p.name != "dq"]
 
 
 def test_a_run_removes_leftovers_beside_its_warehouse(
