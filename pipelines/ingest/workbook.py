@@ -1131,9 +1131,14 @@ def _rows(
         for i, row in enumerate(rest, start=len(head) + 1):
             yield i, row
 
+    # Blank rows between the header and the last record are skipped and counted (rows read =
+    # loaded + set aside + blank); blank rows after the last record are not rows of the table.
+    blank = pending = 0
     for excel_row, row in rows():
         if _blank(row):
+            pending += 1
             continue
+        blank, pending = blank + pending, 0
         cells: list[str | None] = [None] * width
         raw: list[tuple[str, str]] = []
         for j, pos, column in mapped:
@@ -1177,6 +1182,7 @@ def _rows(
         has_data=bool(xlsx_rows or set_aside),
         rows_set_aside=set_aside,
         header_row=header_row,
+        rows_blank=blank,
     )
 
 
