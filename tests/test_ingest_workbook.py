@@ -392,7 +392,9 @@ def test_title_lines_above_the_header_keep_excel_row_numbers(tmp_path):
         (7, "referral_date", "invalid_date")
     ]
     f = summary.file("dat_referrals")
-    assert (f.sheet, f.rows_read, f.rows_loaded, f.columns_dropped) == ("Export", 3, 2, ())
+    # read = 2 loaded + 1 set aside + 1 blank (row 6); the title lines are not rows of the table
+    assert (f.sheet, f.rows_read, f.rows_loaded, f.rows_blank) == ("Export", 4, 2, 1)
+    assert f.columns_dropped == ()
     letters = file_column_letters(raw, "dat_referrals", "DAT_referrals.xlsx")
     assert (letters["referral_id"], letters["team"]) == ("B", "Q")
     (note,) = rows(con, "SELECT message FROM ingest_notes WHERE note_code = 'sheet'")
