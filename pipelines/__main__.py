@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = verbs.add_parser("test", help="run every test (pytest)")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    verbs.add_parser("lint", help="ruff check and format check")
+    c = verbs.add_parser(
+        "check", help="the fast tests: no browser, no subprocess, no full pipeline run"
+    )
+    c.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    verbs.add_parser("lint", help="ruff check and format check, mypy type check")
     verbs.add_parser("clean", help="delete the warehouse and reports (never data/raw)")
     return parser
 
@@ -116,11 +120,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         import pytest
 
         return int(pytest.main([str(ROOT / "tests"), *args.pytest_args]))
+    if verb == "check":
+        import pytest
+
+        # The markers are declared in pyproject.toml; tests/README.md says which test gets which.
+        fast = "not slow and not browser and not subprocess"
+        return int(pytest.main([str(ROOT / "tests"), "-m", fast, "-q", *args.pytest_args]))
     if verb == "lint":
         import subprocess
 
-        rc = subprocess.call([sys.executable, "-m", "ruff", "check", str(ROOT)])
-        return rc or subprocess.call([sys.executable, "-m", "ruff", "format", "--check", str(ROOT)])
+        steps = [["ruff", "check", str(ROOT)], ["ruff", "format", "--check", str(ROOT)], ["mypy"]]
+        for step in steps:  # mypy reads its settings (files, exclusions) from pyproject.toml
+            rc = subprocess.call([sys.executable, "-m", *step], cwd=ROOT)
+            if rc:
+                return rc
+        return 0
     if verb == "clean":
         import shutil
 

@@ -423,7 +423,8 @@ def _collect_gx(
     for item in result.get("results", []):
         config = item.get("expectation_config") or {}
         meta = config.get("meta") or {}
-        code, column = meta.get("rule"), meta.get("column")
+        # every expectation this stage builds carries its rule code in meta (build_suite)
+        code, column = str(meta.get("rule")), meta.get("column")
         kwargs = config.get("kwargs") or {}
         exc = item.get("exception_info") or {}
         if exc.get("raised_exception") or any(
@@ -437,7 +438,7 @@ def _collect_gx(
                 ),
                 "unknown error",
             )
-            add.internal(extract, None, f"{code} ({config.get('type')}) on {column}", message)
+            add.internal(extract, None, f"{code} ({config.get('type')}) on {column}", str(message))
             continue
         if item.get("success"):
             continue
