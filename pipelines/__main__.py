@@ -71,7 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] in (["test"], ["check"]):
+        # everything after the verb goes to pytest as typed (`check -k ingest -x`); argparse's
+        # REMAINDER would refuse options that start with a dash
+        args = argparse.Namespace(verb=words[0], pytest_args=words[1:])
+    else:
+        args = build_parser().parse_args(words)
     try:
         return _dispatch(args)
     except PipelineError as exc:

@@ -172,9 +172,9 @@ def test_codes_and_required_values(data: dict[str, pd.DataFrame]) -> None:
 
 def test_dates_in_range_and_consistent(data: dict[str, pd.DataFrame]) -> None:
     dat = data["dat_referrals"]
-    assert dat["referral_date"].min() == pd.Timestamp("2009-04-01") or dat[
-        "referral_date"
-    ].min() < pd.Timestamp("2009-04-08")
+    # the history starts in the first week of April 2009 (calibration: history_start)
+    first = dat["referral_date"].min()
+    assert pd.Timestamp("2009-04-01") <= first < pd.Timestamp("2009-04-08"), first
     assert dat["referral_date"].max() <= AS_AT
     assert (dat["decision_date"] >= dat["referral_date"]).all() and (
         dat["decision_date"] <= AS_AT

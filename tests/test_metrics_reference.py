@@ -11,18 +11,11 @@ import duckdb
 import pytest
 
 from pipelines import ROOT
+from pipelines.ingest import ingest
 from pipelines.transform import compute_metrics, suppress, write_metrics
 from tests.fixtures.metrics.helpers import assert_no_disclosure, config
 
 SAMPLE = ROOT / "data" / "raw" / "sample"
-
-try:
-    from pipelines.ingest import ingest
-except ImportError as exc:  # the ingestion stage is built separately
-    pytest.skip(f"pipelines.ingest is not available ({exc})", allow_module_level=True)
-
-if not any(SAMPLE.glob("dat_referrals*")):
-    pytest.skip(f"the shipped sample is missing from {SAMPLE}", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,8 @@ from pipelines.report.data import (
 from pipelines.report.tables import Cell, breakdown_table, html_table
 
 PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
+#: Tests that execute the notebooks through papermill: out of `make check`, in `make test`.
+SLOW_RENDER = pytest.mark.slow
 
 
 def _metrics(workforce: bool = True) -> Metrics:
@@ -295,6 +297,7 @@ def out_dir() -> Path:
     return rendered_reports(workforce=True)
 
 
+@SLOW_RENDER
 def test_every_page_and_the_executed_notebooks_are_written(out_dir):
     for name in PAGES:
         assert (out_dir / f"{name}.html").stat().st_size > 1000, name
@@ -304,6 +307,7 @@ def test_every_page_and_the_executed_notebooks_are_written(out_dir):
         assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
 
 
+@SLOW_RENDER
 @pytest.mark.parametrize("name", PAGES)
 def test_page_is_self_contained_and_structured(out_dir, name):
     markup = (out_dir / f"{name}.html").read_text(encoding="utf-8")
@@ -329,6 +333,7 @@ def test_page_is_self_contained_and_structured(out_dir, name):
         assert markup.count("<figure") >= 2
 
 
+@SLOW_RENDER
 def test_index_links_every_page_and_the_data_quality_report(out_dir):
     markup = (out_dir / "index.html").read_text(encoding="utf-8")
     for name in PAGES[1:] + ["data_quality"]:
@@ -338,6 +343,7 @@ def test_index_links_every_page_and_the_data_quality_report(out_dir):
     assert "were not supplied" not in markup
 
 
+@SLOW_RENDER
 def test_tables_show_the_public_figures(out_dir):
     public = read_rows(out_dir / "metrics_public.csv")
     seen = set()
@@ -351,6 +357,7 @@ def test_tables_show_the_public_figures(out_dir):
     assert not missing, sorted(missing)[:10]
 
 
+@SLOW_RENDER
 def test_withheld_counts_appear_nowhere(out_dir):
     """A withheld figure shows as ``c`` in its cells, and the chart drawn beside that table (its
     SVG, text alternative and caption) never puts a number next to the withheld category."""
@@ -382,6 +389,7 @@ def test_withheld_counts_appear_nowhere(out_dir):
     assert checked > 5
 
 
+@SLOW_RENDER
 def test_notebooks_see_only_the_public_file(out_dir):
     for name in PAGES[1:]:
         nb = (out_dir / "notebooks" / f"{name}.ipynb").read_text("utf-8")
@@ -425,10 +433,29 @@ def test_sections_cover_every_measure_of_the_metrics():
     assert measures <= listed
 
 
-def test_code_version_is_given():
+def test_code_version_names_the_checked_out_commit(monkeypatch):
+    """Provenance: the version on the pages is the commit the run came from, marked when the
+    working tree had changes; without git it is the package version (never blank)."""
+    import subprocess
+
+    from pipelines import __version__
     from pipelines.report.render import code_version
 
-    assert code_version()
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    version = code_version()
+    commit = version.removesuffix("-dirty")
+    assert git("rev-parse", "--verify", f"{commit}^{{commit}}") == git("rev-parse", "HEAD")
+    assert version.endswith("-dirty") == bool(git("status", "--porcelain", "--untracked-files=no"))
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(subprocess, "run", no_git)
+    assert code_version() == f"pipelines {__version__}"
 
 
 def test_reference_is_a_dataclass_that_tolerates_odd_rows():
@@ -448,6 +475,7 @@ def test_missing_public_metrics_is_a_clear_error(tmp_path):
         render_reports(tmp_path, config, {})
 
 
+@SLOW_RENDER
 def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     """A page that cannot be produced stops the run with a message naming the error."""
     from pipelines.errors import PipelineError

@@ -138,6 +138,7 @@ def build_warehouse(
 ) -> Path:
     """A warehouse shaped like ingest's (ARCHITECTURE.md), from rows given as dicts."""
     con = duckdb.connect(str(path))
+    con.begin()  # one transaction: a commit per statement made each warehouse take ~0.4 s
     con.execute(
         "CREATE TABLE load_log (run_id VARCHAR, extract VARCHAR, file VARCHAR, sha256 VARCHAR, "
         "format VARCHAR, encoding VARCHAR, rows_read INTEGER, rows_loaded INTEGER, "
@@ -211,6 +212,7 @@ def build_warehouse(
                 counts["rows_set_aside"],
             ],
         )
+    con.commit()
     con.close()
     return path
 
