@@ -1,7 +1,7 @@
 """The synthetic sample generator: determinism, the contract, integrity and the calibration.
 
-The calibration test recomputes every METRICS.md reference figure from the generated CSV files
-with small pandas code written from the METRICS.md definitions (not from the generator's code),
+The calibration test recomputes every docs/METRICS.md reference figure from the generated CSV files
+with small pandas code written from the docs/METRICS.md definitions (not from the generator's code),
 and checks counts exactly and percentages within one point of the report's figure.
 """
 
@@ -254,7 +254,7 @@ def test_realistic_structure(data: dict[str, pd.DataFrame]) -> None:
     assert rate["NFA_LETTER"] > rate["IA"] and rate["NFA"] > rate["IA"]
 
 
-# --- the calibration: METRICS.md "Reference figures" --------------------------------------------
+# --- the calibration: docs/METRICS.md "Reference figures" ---------------------------------------
 
 
 def in_period(df: pd.DataFrame, col: str = "referral_date") -> pd.DataFrame:

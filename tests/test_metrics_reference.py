@@ -1,6 +1,6 @@
 """Integration: the shipped sample, ingested, reproduces the inspection report's figures.
 
-METRICS.md, "Reference figures": counts exactly, percentages within one percentage point of the
+docs/METRICS.md, "Reference figures": counts exactly, percentages within one percentage point of the
 report's rounded figure. Runs the real ingest into a temporary warehouse, then the metrics for
 2012-04-01..2012-12-31 and 2011-04-01..2012-03-31, both as at 2013-01-31.
 """

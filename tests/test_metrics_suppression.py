@@ -1,4 +1,4 @@
-"""Public outputs: suppression (PRODUCT.md statistical disclosure control) and byte-stable CSV."""
+"""Public outputs: suppression (docs/DISCLOSURE.md) and byte-stable CSV."""
 
 from __future__ import annotations
 

@@ -424,7 +424,7 @@ def test_without_workforce_rows_index_says_so_and_no_page(tmp_path):
 
 
 def test_sections_cover_every_measure_of_the_metrics():
-    """Every measure of METRICS.md has a definition and appears in a page's section list."""
+    """Every measure of docs/METRICS.md has a definition and appears in a page's section list."""
     m = _metrics()
     measures = {r.measure for r in m.rows}
     defined = set(page.definitions()["measures"])

@@ -1,7 +1,7 @@
 """Unit tests of the validation stage against small hand-written warehouses.
 
 The baseline warehouse below is one valid row per extract (Excel row 2), consistent across extracts,
-written by hand from EXTRACTS.md. Each rule of rules.yaml carries its own failing example (`given`):
+written by hand from docs/EXTRACTS.md. Each rule in rules.yaml has a failing example (`given`):
 the test applies it to the baseline and expects the rule to fire at `expect` (extract, row, column).
 """
 

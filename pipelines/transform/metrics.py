@@ -29,7 +29,7 @@ ANALYSES: dict[str, tuple[str, ...]] = {
 OPTIONAL_ANALYSES = {"workforce"}
 
 # Row order of metrics.csv: analyses, measures, scopes, breakdowns and categories in the order
-# pipelines/contract/metrics.yaml gives them (the order METRICS.md lists them).
+# pipelines/contract/metrics.yaml gives them (the order docs/METRICS.md lists them).
 SHAPE = metrics_shape()
 SCOPE_ORDER: list[str] = SHAPE["scopes"]
 MEASURE_ORDER: list[str] = [m for measures in SHAPE["analyses"].values() for m in measures]
@@ -141,7 +141,7 @@ def _order_keys(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_metrics(con: duckdb.DuckDBPyConnection, config: RunConfig) -> pd.DataFrame:
-    """Every METRICS.md figure for the run's period, one row each, in the ``metrics.csv`` columns.
+    """Every docs/METRICS.md figure for the run's period, one row each, in the metrics.csv columns.
 
     ``con`` may be read-only: only TEMP objects are created. The workforce analysis runs when both
     workforce tables exist and is skipped silently otherwise.

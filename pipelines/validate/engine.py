@@ -1,7 +1,7 @@
 """Runs the rules of ``rules.yaml`` over a warehouse and collects findings (one per cell at fault).
 
 Row-level rules run in Great Expectations 1.x over pandas frames read from DuckDB in bounded
-batches (GX through SQLAlchemy on DuckDB fails; see PRODUCT.md "Known traps"); rules that need the
+batches (GX through SQLAlchemy on DuckDB fails with an IndexError); rules that need the
 whole table (uniqueness, cross-table, shares) are DuckDB queries. Either way a finding carries the
 file, the Excel row, the column and the value, never a pseudonymised ID or a date of birth.
 """
