@@ -540,6 +540,7 @@ def parse_messy(path: Path, name: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@pytest.mark.slow  # writes and reads back whole samples, messy and as workbooks
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_messy_and_xlsx_carry_the_same_data(small_clean: Path, tmp_path: Path, fmt: str) -> None:
     clean, messy = small_clean, tmp_path / "messy"

@@ -629,6 +629,7 @@ def test_safe_cell():
     assert safe_cell(3) == 3
 
 
+@pytest.mark.slow  # runs every rule twice over the bad warehouse
 def test_findings_frame_order_is_deterministic(tmp_path, config):
     result, path = _bad_result(tmp_path, config)
     again = run_validate(path, config)
