@@ -14,7 +14,7 @@ RUN_OPTS = $(if $(RAW_DIR),--raw-dir "$(RAW_DIR)") $(if $(PERIOD_START),--period
 	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(DQ_DIR),--dq-dir "$(DQ_DIR)") $(if $(THRESHOLD),--threshold $(THRESHOLD)) \
 	$(if $(COUNCIL),--council "$(COUNCIL)")
 
-.PHONY: help env report validate ingest sample bench test lint clean
+.PHONY: help env report validate ingest sample bench test check lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,11 +41,16 @@ sample: $(STAMP) ## Regenerate the synthetic sample in data/raw/sample
 bench: $(STAMP) ## Time the pipeline on national-scale data (100x the sample)
 	$(PY) -m pipelines bench
 
-test: $(STAMP) ## Run every test
+test: $(STAMP) ## Run every test (what CI runs)
 	$(PY) -m pipelines test
 
-lint: $(STAMP) ## Check formatting and lint with ruff
+check: $(STAMP) ## The fast tests while you work: no browser, no subprocess, no full runs
+	$(PY) -m pipelines check
+
+lint: $(STAMP) ## Lint and format check with ruff, type check with mypy
 	$(PY) -m pipelines lint
 
-clean: $(STAMP) ## Delete the warehouse and reports (never data/raw)
-	$(PY) -m pipelines clean
+# Plain shell, so that deleting outputs never needs (or builds) the environment.
+clean: ## Delete the warehouse and reports (never data/raw)
+	find data/curated reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	@echo "Deleted the warehouse and reports; data/raw is untouched."

@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = add("test", "run every test (pytest)")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    add("lint", "ruff check and format check")
+    c = add("check", "the fast tests: no browser, no subprocess, no full pipeline run")
+    c.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    add("lint", "ruff check and format check, mypy type check")
     add("clean", "delete the warehouse and reports (never data/raw)")
     return parser
 
@@ -90,7 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one verb; every error ends as a message and an exit code, never a traceback (a
     traceback is printed too with ``--debug``)."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] in (["test"], ["check"]):
+        # everything after the verb goes to pytest as typed (`check -k ingest -x`); argparse's
+        # REMAINDER would refuse options that start with a dash
+        args = argparse.Namespace(verb=words[0], pytest_args=words[1:])
+    else:
+        args = build_parser().parse_args(words)
     debug = bool(getattr(args, "debug", False))
     try:
         return _dispatch(args)
@@ -155,11 +163,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         import pytest
 
         return int(pytest.main([str(ROOT / "tests"), *args.pytest_args]))
+    if verb == "check":
+        import pytest
+
+        # The markers are declared in pyproject.toml; tests/README.md says which test gets which.
+        fast = "not slow and not browser and not subprocess"
+        return int(pytest.main([str(ROOT / "tests"), "-m", fast, "-q", *args.pytest_args]))
     if verb == "lint":
         import subprocess
 
-        rc = subprocess.call([sys.executable, "-m", "ruff", "check", str(ROOT)])
-        return rc or subprocess.call([sys.executable, "-m", "ruff", "format", "--check", str(ROOT)])
+        steps = [["ruff", "check", str(ROOT)], ["ruff", "format", "--check", str(ROOT)], ["mypy"]]
+        for step in steps:  # mypy reads its settings (files, exclusions) from pyproject.toml
+            rc = subprocess.call([sys.executable, "-m", *step], cwd=ROOT)
+            if rc:
+                return rc
+        return 0
     if verb == "clean":
         import shutil
 

@@ -60,7 +60,8 @@ def _stage(stage: str, work: Path) -> dict[str, float]:
         rows = 0
         for f in sorted(raw.glob("*.csv")):
             con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{f.as_posix()}')")
-            rows += con.execute("SELECT count(*) FROM t").fetchone()[0]
+            (count,) = con.execute("SELECT count(*) FROM t").fetchall()[0]
+            rows += count
             con.execute("DROP TABLE t")
         extra["rows"] = rows
     elif stage == "ingest":

@@ -1,4 +1,4 @@
-"""Small, hand-written fake metrics for the report tests: every measure of the metrics layer, a few
+"""Small, hand-written fake metrics for the report tests: every measure of docs/METRICS.md, a few
 withheld cells. Not produced by the metrics code (tests must not copy the code's own output).
 
 ``write_fake_metrics(out_dir)`` writes ``metrics.csv`` (unsuppressed) and ``metrics_public.csv``

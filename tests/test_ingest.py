@@ -887,6 +887,7 @@ def test_errors_are_collected(tmp_path):
     )
 
 
+@pytest.mark.subprocess
 def test_cli_reports_error_without_traceback(tmp_path):
     raw = delivery(
         tmp_path, {"cpr_reviews.csv": "review_id;registration_id;review_date\nV1;G1;2012-07-20\n"}
@@ -917,6 +918,7 @@ def test_cli_reports_error_without_traceback(tmp_path):
     assert not (tmp_path / "cli.duckdb").exists()
 
 
+@pytest.mark.subprocess
 def test_cli_ingest_succeeds(tmp_path):
     env = {"PIPELINES_KEY_FILE": str(tmp_path / "cli.key"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from pipelines.contract import extracts
+from pipelines.generate import generate_sample
 from tests.ingest_helpers import rows, run_ingest
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("pipelines.generate") is None,
-    reason="pipelines.generate (the sample generator) is not in this checkout yet",
-)
+# Generates and ingests four variants of a sample (about 8 s): in `make test`, not `make check`.
+pytestmark = pytest.mark.slow
 
 VARIANTS = [("csv", False), ("xlsx", False), ("csv", True), ("xlsx", True)]
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    from pipelines.generate import generate_sample
-
     tmp = tmp_path_factory.mktemp("sample")
     key = tmp / "sample.key"
     out = {}

@@ -629,6 +629,30 @@ def test_another_council_without_workforce_extracts(tmp_path):
     assert 'href="workforce.html"' not in index and not (tmp_path / "workforce.html").exists()
 
 
+def test_code_version_names_the_checked_out_commit(monkeypatch):
+    """Provenance: the version on the pages is the commit the run came from, marked when the
+    working tree had changes; without git it is the package version (never blank)."""
+    import subprocess
+
+    from pipelines import __version__, code_version
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    version = code_version()
+    commit = version.removesuffix("-dirty")
+    assert git("rev-parse", "--verify", f"{commit}^{{commit}}") == git("rev-parse", "HEAD")
+    assert version.endswith("-dirty") == bool(git("status", "--porcelain", "--untracked-files=no"))
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(subprocess, "run", no_git)
+    assert code_version() == f"pipelines {__version__}"
+
+
 def test_missing_public_metrics_is_a_clear_error(tmp_path):
     from pipelines.errors import PipelineError
     from pipelines.report import render_reports

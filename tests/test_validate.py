@@ -1,7 +1,7 @@
 """Unit tests of the validation stage against small hand-written warehouses.
 
 The baseline warehouse below is one valid row per extract (Excel row 2), consistent across extracts,
-written by hand from EXTRACTS.md. Each rule of rules.yaml carries its own failing example (`given`):
+written by hand from docs/EXTRACTS.md. Each rule in rules.yaml has a failing example (`given`):
 the test applies it to the baseline and expects the rule to fire at `expect` (extract, row, column).
 """
 
@@ -126,8 +126,26 @@ def _value(v: Any) -> Any:
     return v
 
 
-def build_warehouse(
-    path: Path,
+def build_warehouse(path: Path, tables: dict[str, list[dict[str, Any]]], **kwargs: Any) -> Path:
+    """A warehouse file shaped like ingest's (docs/ARCHITECTURE.md), from rows given as dicts."""
+    con = duckdb.connect(str(path))
+    con.begin()  # one transaction, not a commit per statement
+    fill_warehouse(con, tables, **kwargs)
+    con.commit()
+    con.close()
+    return path
+
+
+def memory_warehouse(tables: dict[str, list[dict[str, Any]]], **kwargs: Any) -> Any:
+    """The same warehouse in memory, as an open connection: validation needs only a connection,
+    and creating, closing and reopening a file costs more than a rule check itself."""
+    con = duckdb.connect()
+    fill_warehouse(con, tables, **kwargs)
+    return con
+
+
+def fill_warehouse(
+    con: Any,
     tables: dict[str, list[dict[str, Any]]],
     *,
     set_aside=(),
@@ -135,9 +153,8 @@ def build_warehouse(
     retype: dict[str, dict[str, str]] | None = None,
     drop_columns: dict[str, list[str]] | None = None,
     load_log_override: dict[str, dict[str, int]] | None = None,
-) -> Path:
-    """A warehouse shaped like ingest's (ARCHITECTURE.md), from rows given as dicts."""
-    con = duckdb.connect(str(path))
+) -> None:
+    """Create ingest's tables (load_log, set_aside, ingest_notes, stg_<extract>) in ``con``."""
     con.execute(
         "CREATE TABLE load_log (run_id VARCHAR, extract VARCHAR, file VARCHAR, sha256 VARCHAR, "
         "format VARCHAR, encoding VARCHAR, rows_read INTEGER, rows_loaded INTEGER, "
@@ -214,8 +231,6 @@ def build_warehouse(
                 counts["rows_blank"],
             ],
         )
-    con.close()
-    return path
 
 
 def baseline_tables() -> dict[str, list[dict[str, Any]]]:
@@ -326,10 +341,13 @@ def test_baseline_passes_with_no_findings(tmp_path, config):
 
 
 @pytest.mark.parametrize("rule", EXAMPLE_RULES, ids=[r.code for r in EXAMPLE_RULES])
-def test_rule_fires_on_its_failing_example(rule, tmp_path, config):
-    path = build_warehouse(tmp_path / "w.duckdb", **apply_given(rule.given))
+def test_rule_fires_on_its_failing_example(rule, config):
+    con = memory_warehouse(**apply_given(rule.given))
     # the rule on its own (test_baseline_passes_with_no_findings runs them all together)
-    result = run_validate(path, config, only=[rule.code])
+    try:
+        result = validate(con, config, only=[rule.code])
+    finally:
+        con.close()
     f = result.findings
     mine = f[f["rule"] == rule.code]
     assert not mine.empty, (
@@ -630,6 +648,7 @@ def test_safe_cell():
     assert safe_cell(3) == 3
 
 
+@pytest.mark.slow  # runs every rule twice over the bad warehouse
 def test_findings_frame_order_is_deterministic(tmp_path, config):
     result, path = _bad_result(tmp_path, config)
     again = run_validate(path, config)

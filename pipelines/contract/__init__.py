@@ -37,7 +37,7 @@ def metrics_shape() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-#: The columns of metrics.csv and metrics_public.csv, in order (METRICS.md, "metrics.csv").
+#: The columns of metrics.csv and metrics_public.csv, in order (docs/METRICS.md, "metrics.csv").
 METRICS_COLUMNS: list[str] = metrics_shape()["columns"]
 
 

@@ -1,9 +1,9 @@
 """The synthetic sample generator: seven extracts calibrated to the inspection report.
 
-``generate_sample`` writes all seven extracts of the contract (EXTRACTS.md) for referral dates
+``generate_sample`` writes all seven extracts of the contract (docs/EXTRACTS.md) for referral dates
 from 2009-04-01 to the extract date 2013-01-31, deterministically from a seed. The calibration
 (pipelines/generate/calibration.yaml) holds every target as data: volumes, shares and the exact
-counts the report quotes, so that a default run of the pipeline reproduces METRICS.md "Reference
+counts the report quotes, so that a default run reproduces docs/METRICS.md "Reference
 figures". ``scale`` multiplies volumes (100 gives about a million DAT referrals); shares hold at
 every scale, exact counts only at scale 1. ``messy`` writes the same data in the forms real exports
 take; ``fmt="xlsx"`` writes workbooks with real date cells.

@@ -87,7 +87,7 @@ def ymd(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def age_years(dob: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Whole years by birthday (METRICS.md); NaN where dob is missing."""
+    """Whole years by birthday (docs/METRICS.md); NaN where dob is missing."""
     y1, m1, d1 = ymd(dob)
     y2, m2, d2 = ymd(at)
     before = (m2 < m1) | ((m2 == m1) & (d2 < d1))
@@ -162,7 +162,7 @@ def holiday_array() -> np.ndarray:
 
 
 def working_days_after(dates: np.ndarray, n: int | np.ndarray) -> np.ndarray:
-    """The Nth working day strictly after each date (METRICS.md): England & Wales bank holidays."""
+    """The Nth working day strictly after each date (docs/METRICS.md), England & Wales holidays."""
     return np.busday_offset(
         np.asarray(dates, dtype="datetime64[D]"), n, roll="backward", holidays=holiday_array()
     )

@@ -150,7 +150,7 @@ def generate_dat(
     # events -> rows (one per child)
     team = choice(rng, cfg["teams"], n_ev)
     source = choice(rng, cfg["source"], n_ev)
-    need = choice(rng, cfg["primary_need"], n_ev)
+    primary_need = choice(rng, cfg["primary_need"], n_ev)
     lag_keys = np.array([int(k) for k in cfg["decision_working_days"]])
     lag_p = np.array(list(cfg["decision_working_days"].values()), dtype=float)
     lag = lag_keys[rng.choice(lag_keys.size, size=n_ev, p=lag_p / lag_p.sum())]
@@ -180,7 +180,7 @@ def generate_dat(
             "sex": sex[rows_child],
             "referral_date": date[rows_ev],
             "referral_source": source[rows_ev],
-            "primary_need": need[rows_ev],
+            "primary_need": primary_need[rows_ev],
             **{k: v[rows_ev] for k, v in concerns.items()},
             "decision_date": decision[rows_ev],
             "outcome": out_code,

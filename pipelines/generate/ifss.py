@@ -166,14 +166,12 @@ def generate_ifss(
         inp = f["part"] == "in"
         f.loc[inp, "case_status"] = cs[sl]
         f.loc[inp, "age_band"] = ab[sl]
-        types = []
+        wanted: list[str] = []
         for t, (_a, r) in services[name]["accepted_by_type"].items():
-            types += [t] * int(round(r * scale))
-        types = np.array(types, dtype=object)
+            wanted += [t] * int(round(r * scale))
+        types = np.array(wanted, dtype=object)
         if types.size < int(inp.sum()):
-            types = np.concatenate(
-                [types, np.full(int(inp.sum()) - types.size, "NEW", dtype=object)]
-            )
+            types = np.concatenate([types, np.array(["NEW"] * (int(inp.sum()) - types.size))])
         f.loc[inp, "referral_type"] = rng.permutation(types[: int(inp.sum())])
 
     for name, f in frames.items():

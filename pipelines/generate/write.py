@@ -1,7 +1,7 @@
 """Writing extracts: clean CSV, XLSX (real date cells, byte-stable) and the messy variants.
 
 Messy mode changes only the *form* of values, never their meaning: every variant is one that
-EXTRACTS.md allows and ``pipelines/contract/aliases.yaml`` maps back, so a messy delivery loads to
+docs/EXTRACTS.md allows and ``contract/aliases.yaml`` maps back, so a messy delivery loads to
 the same curated tables as the clean one. Which variant goes where (``MESSY`` below) is chosen so
 that every variant appears in at least one file.
 """

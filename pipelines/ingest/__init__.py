@@ -13,11 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from pipelines import ROOT, __version__
+from pipelines import code_version
 from pipelines.errors import PipelineError
 from pipelines.ingest.discover import Note, discover, inspect
 
@@ -97,20 +96,6 @@ class IngestSummary:
         return "\n".join(lines + extra)
 
 
-def _code_version() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip() or __version__
-    except (OSError, subprocess.SubprocessError):
-        return __version__
-
-
 def ingest(
     raw_dir: Path, db_path: Path, key_file: Path, run_id: str, key: bytes | None = None
 ) -> IngestSummary:
@@ -182,7 +167,7 @@ def ingest(
             con.execute(sql_template("tables.sql"))
             con.execute("CREATE TEMP TABLE _set_aside AS SELECT * FROM set_aside LIMIT 0")
             loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            version = _code_version()
+            version = code_version()
             summaries = []
             all_notes = list(notes)
             broken: list[str] = []

@@ -10,7 +10,6 @@ import csv
 import dataclasses
 import difflib
 import hashlib
-import io
 import re
 from pathlib import Path
 

@@ -21,11 +21,12 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
     (the index first). Workforce has a page only when its figures exist (optional extracts)."""
     import json
 
+    from pipelines import code_version
     from pipelines.errors import PipelineError
     from pipelines.report.blocks import Page
     from pipelines.report.markup import write_index
     from pipelines.report.model import load_public
-    from pipelines.report.params import ReportParameters, code_version, run_date
+    from pipelines.report.params import ReportParameters, run_date
     from pipelines.report.runner import execute_and_render
     from pipelines.report.spec import pages
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines import ROOT, __version__
+from pipelines import ROOT
 
 if TYPE_CHECKING:
     from pipelines.config import RunConfig
@@ -140,24 +139,6 @@ def _portable(path: Path | str) -> str:
         return p.resolve().relative_to(ROOT).as_posix()
     except ValueError:
         return str(p)
-
-
-def code_version() -> str:
-    """``git describe --always --dirty`` of the repository, or the package version without git."""
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        if out.stdout.strip():
-            return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return f"pipelines {__version__}"
 
 
 def run_date() -> str:

@@ -1,4 +1,4 @@
-"""The metrics layer: every figure of METRICS.md, computed once, in DuckDB SQL.
+"""The metrics layer: every figure of docs/METRICS.md, computed once, in DuckDB SQL.
 
 ``compute_metrics(con, config)`` runs one SQL file per analysis (``sql/*.sql``, each shaped
 source -> intermediate -> final CTEs) against the curated warehouse tables and returns the tidy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -28,7 +29,7 @@ ANALYSES: dict[str, tuple[str, ...]] = {
 OPTIONAL_ANALYSES = {"workforce"}
 
 # Row order of metrics.csv: analyses, measures, scopes, breakdowns and categories in the order
-# pipelines/contract/metrics.yaml gives them (the order METRICS.md lists them).
+# pipelines/contract/metrics.yaml gives them (the order docs/METRICS.md lists them).
 SHAPE = metrics_shape()
 SCOPE_ORDER: list[str] = SHAPE["scopes"]
 MEASURE_ORDER: list[str] = [m for measures in SHAPE["analyses"].values() for m in measures]
@@ -64,9 +65,18 @@ def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The single row of an aggregate query (DuckDB types ``fetchone`` as possibly ``None``)."""
+    row = con.execute(sql).fetchone()
+    if row is None:  # an aggregate without GROUP BY always returns one row
+        raise AssertionError(f"no row from: {sql}")
+    return row
+
+
 def _calendar_range(con: duckdb.DuckDBPyConnection, config: RunConfig) -> tuple[dt.date, dt.date]:
     """First and last dates any working-day deadline starts from, widened to the run's dates."""
-    lo, hi = con.execute(
+    lo, hi = _one_row(
+        con,
         """
         SELECT least(min(a), min(b), min(c)), greatest(max(a), max(b), max(c))
         FROM (
@@ -74,8 +84,8 @@ def _calendar_range(con: duckdb.DuckDBPyConnection, config: RunConfig) -> tuple[
             UNION ALL
             SELECT NULL, strategy_discussion_date, initial_conference_date FROM cpr_registrations
         )
-        """
-    ).fetchone()
+        """,
+    )
     start = min(d for d in (lo, config.period_start) if d is not None)
     end = max(d for d in (hi, config.data_as_at) if d is not None)
     return start, end
@@ -137,7 +147,7 @@ def _order_keys(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_metrics(con: duckdb.DuckDBPyConnection, config: RunConfig) -> pd.DataFrame:
-    """Every METRICS.md figure for the run's period, one row each, in the ``metrics.csv`` columns.
+    """Every docs/METRICS.md figure for the run's period, one row each, in the metrics.csv columns.
 
     ``con`` may be read-only: only TEMP objects are created. The workforce analysis runs when both
     workforce tables exist and is skipped silently otherwise.
@@ -150,7 +160,7 @@ def compute_metrics(con: duckdb.DuckDBPyConnection, config: RunConfig) -> pd.Dat
     tables = _existing_tables(con)
     # DuckDB's own progress bar would interleave with the run's progress lines: off while we run,
     # then the caller's setting is put back, and our TEMP objects are dropped.
-    progress_bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    progress_bar = _one_row(con, "SELECT current_setting('enable_progress_bar')")[0]
     con.execute("SET enable_progress_bar = false")
     try:
         _setup(con, config)

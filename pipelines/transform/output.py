@@ -35,7 +35,7 @@ def format_cell(value: object, whole: bool = True) -> str:
     if isinstance(value, bool):
         return str(value)
     try:
-        number = float(value)  # Python and numpy numbers
+        number = float(value)  # type: ignore[arg-type]  # Python and numpy numbers; else caught
     except (TypeError, ValueError):
         return str(value)
     if math.isnan(number):

@@ -1,4 +1,4 @@
-"""Statistical disclosure control for public outputs (PRODUCT.md): ``suppress(metrics, threshold)``.
+"""Disclosure control for public outputs (docs/DISCLOSURE.md): ``suppress(metrics, threshold)``.
 
 The rule, applied to the tidy metrics table (one row per figure):
 

@@ -1,7 +1,7 @@
 """Runs the rules of ``rules.yaml`` over a warehouse and collects findings (one per cell at fault).
 
 Row-level rules run in Great Expectations 1.x over pandas frames read from DuckDB in bounded
-batches (GX through SQLAlchemy on DuckDB fails; see PRODUCT.md "Known traps"); rules that need the
+batches (GX through SQLAlchemy on DuckDB fails with an IndexError); rules that need the
 whole table (uniqueness, cross-table, shares) are DuckDB queries. Either way a finding carries the
 file, the Excel row, the column and the value, never a pseudonymised ID or a date of birth.
 """
@@ -423,7 +423,8 @@ def _collect_gx(
     for item in result.get("results", []):
         config = item.get("expectation_config") or {}
         meta = config.get("meta") or {}
-        code, column = meta.get("rule"), meta.get("column")
+        # every expectation this stage builds carries its rule code in meta (build_suite)
+        code, column = str(meta.get("rule")), meta.get("column")
         kwargs = config.get("kwargs") or {}
         exc = item.get("exception_info") or {}
         if exc.get("raised_exception") or any(
@@ -437,7 +438,7 @@ def _collect_gx(
                 ),
                 "unknown error",
             )
-            add.internal(extract, None, f"{code} ({config.get('type')}) on {column}", message)
+            add.internal(extract, None, f"{code} ({config.get('type')}) on {column}", str(message))
             continue
         if item.get("success"):
             continue

@@ -139,6 +139,8 @@ def resolve(
     if isinstance(value, dict) and set(value) == {"codes"}:
         name = value["codes"]
         if name == "$column":
+            if extract is None or column is None:
+                raise ValueError("a {codes: $column} argument needs the rule's extract and column")
             name = extracts()[extract]["columns"][column]["codes"]
         return codes(name)
     if isinstance(value, str) and value.startswith("$"):

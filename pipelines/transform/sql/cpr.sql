@@ -1,4 +1,4 @@
--- Child Protection Register (METRICS.md, "Child Protection Register", analysis = cpr, scope CPR).
+-- Child Protection Register (docs/METRICS.md, "Child Protection Register", analysis = cpr, scope CPR).
 --
 -- Calendar months: `date + INTERVAL n MONTH` keeps the day and clamps to the month's last day
 -- (2012-02-29 + 12 months = 2013-02-28), cast back to DATE. "Within 3 months" is inclusive.

@@ -1,4 +1,4 @@
--- Distance travelled (METRICS.md, "Distance travelled", analysis = distance_travelled).
+-- Distance travelled (docs/METRICS.md, "Distance travelled", analysis = distance_travelled).
 -- Scopes: each IFSS service, and IFSS (all four together). A family is a distinct family_id
 -- within the scope.
 --

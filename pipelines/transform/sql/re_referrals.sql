@@ -1,4 +1,4 @@
--- Re-referrals and decisions (METRICS.md, "Re-referrals and decisions", analysis = re_referrals,
+-- Re-referrals and decisions (docs/METRICS.md, "Re-referrals and decisions", analysis = re_referrals,
 -- scope DAT).
 --
 -- Calendar months: DuckDB's `date + INTERVAL n MONTH` keeps the day of the month and clamps it to

@@ -1,4 +1,4 @@
--- Referral sources (METRICS.md, "Referral sources", analysis = referrals).
+-- Referral sources (docs/METRICS.md, "Referral sources", analysis = referrals).
 -- Grain of the result: one row per figure. Scopes: DAT (dat_referrals) and each IFSS service.
 -- A referral counts when its referral_date is in the period. Ratios divide by every referral of the
 -- scope in the period, including those whose breakdown value is blank (they get no category row);
@@ -43,7 +43,7 @@ scopes AS (
 
 -- intermediate ---------------------------------------------------------------------------------
 -- Report group of the referral source: 5A (LA social care) is split by referring_team where one
--- is given (EXTRACTS.md); the code -> group map is the contract's code list (_m_source_groups).
+-- is given (docs/EXTRACTS.md); the code -> group map is the contract's code list (_m_source_groups).
 grouped AS (
     SELECT
         r.*,

@@ -1,4 +1,4 @@
--- Workforce (METRICS.md, "Workforce", analysis = workforce, scope WORKFORCE). Only run when the
+-- Workforce (docs/METRICS.md, "Workforce", analysis = workforce, scope WORKFORCE). Only run when the
 -- optional workforce_posts and workforce_leavers tables exist.
 --
 -- The snapshot is the latest snapshot_date on or before period_end. A post is staffed when its
