@@ -34,7 +34,7 @@ def _field(help_: str, **kw: Any) -> Any:
 class ReportParameters:
     """What one page needs to know about the run (all literals: strings, ints, a dict)."""
 
-    out_dir: str = _field("folder holding metrics_public.csv; the pages are written beside it")
+    out_dir: str = _field("folder of metrics_public.csv and the pages")
     period_start: str = _field("first day of the reporting period, YYYY-MM-DD")
     period_end: str = _field("last day of the reporting period, YYYY-MM-DD")
     data_as_at: str = _field("date the extract was taken, YYYY-MM-DD")
