@@ -87,7 +87,7 @@ def fixlist_frame(findings: pd.DataFrame) -> pd.DataFrame:
     return df[[c for c, _ in FIXLIST_COLUMNS]].reset_index(drop=True)
 
 
-def _write_aside(target: Path, write: Callable[[Path], None]) -> None:
+def _write_aside(target: Path, write: Callable[[Path], object]) -> None:
     """Write beside ``target`` and swap it in, so a reader never sees half a file."""
     # not mkstemp: its files are private (0600), and the report is for the data officer's team
     tmp_path = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
