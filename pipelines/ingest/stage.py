@@ -559,13 +559,23 @@ def _stage_once(
         )
     if source.format == "xlsx":
         con.unregister("_xlsx")
-    for line, kind in malformed:
-        reason = MALFORMED.get(
-            kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again."
-        )
+    if malformed:  # one statement: a file can have thousands of malformed lines
         con.execute(
-            "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?, NULL)",
-            [extract, source.name, records.physical_line(line_map, line), reason],
+            "INSERT INTO _set_aside SELECT $extract, $file, unnest($rows::INTEGER[]), NULL, NULL, "
+            "'wrong_field_count', unnest($reasons::VARCHAR[]), NULL",
+            {
+                "extract": extract,
+                "file": source.name,
+                "rows": [records.physical_line(line_map, line) for line, _ in malformed],
+                "reasons": [
+                    MALFORMED.get(
+                        kind,
+                        f"The row could not be read as CSV ({kind.lower()}). Export the extract "
+                        "again.",
+                    )
+                    for _, kind in malformed
+                ],
+            },
         )
     for name in ["_bad", *(f"_n{i}" for i in range(len(notes)))]:
         con.execute(f"ALTER TABLE {table} DROP COLUMN {q(name)}")
