@@ -326,6 +326,9 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
     header_line = 1
     while header_line in blank_set:
         header_line += 1
+    if header_line > n_lines:  # only separators and spaces
+        problems.append(f"{path.name}: the file is empty. Export the {extract} extract again.")
+        return None
     pos = 0
     for _ in range(header_line - 1):
         pos = text.index("\n", pos) + 1
