@@ -143,6 +143,13 @@ def test_several_broken_files_are_reported_together(tmp_path):
 # Header lines: never printed when they hold values
 
 
+@pytest.mark.parametrize("content", [",,,,", ",,,\n  \n,,,\n", "\t\n", "\r\n\r\n"])
+def test_file_of_only_separators_is_empty(tmp_path, content):
+    raw = delivery(tmp_path, {"cpr_reviews.csv": content})
+    message = load_error(raw, tmp_path)
+    assert "cpr_reviews.csv: the file is empty" in message
+
+
 def test_missing_header_line_is_named_without_printing_the_line(tmp_path):
     lines = kid_rows()
     raw = delivery(tmp_path, {"dat_referrals.csv": dat_file(*lines[1:], header=lines[0])})

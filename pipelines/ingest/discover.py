@@ -278,8 +278,8 @@ def _decode(path: Path, data: bytes, problems: Problems) -> tuple[str | None, st
         return None, None
 
 
-def read_text(path: Path) -> tuple[str, str]:
-    """The text of a CSV file that ``inspect`` accepted, decoded and with LF line ends."""
+def read_text(path: Path) -> tuple[str, str | None]:
+    """The text of a CSV file ``inspect`` accepted, decoded, line ends normalised (and how)."""
     text, _ = _decode(path, path.read_bytes(), Problems())
     if text is None:  # the file changed since it was checked
         raise OSError(f"{path.name} changed while it was being loaded")
@@ -313,7 +313,7 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
         problems.append(f"{path.name}: the file is empty. Export the {extract} extract again.")
         return None
     # Excel's 'Unicode Text' is UTF-16 with tabs between the columns.
-    first = text[: text.find("\n")] if "\n" in text else text
+    first = next((line for line in text[:65536].split("\n") if line.strip()), "")
     delimiter = (
         "\t" if encoding.startswith("utf-16") and first.count("\t") > first.count(",") else ","
     )
@@ -323,6 +323,9 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
     header_line = 1
     while header_line in blank_set:
         header_line += 1
+    if header_line > n_lines:  # only separators and spaces
+        problems.append(f"{path.name}: the file is empty. Export the {extract} extract again.")
+        return None
     pos = 0
     for _ in range(header_line - 1):
         pos = text.index("\n", pos) + 1

@@ -255,7 +255,7 @@ def rescan(
         more = f"; and {n_broken - len(broken)} more" if n_broken > len(broken) else ""
         raise BrokenRecords(
             f'{file}: {n_broken} record(s) are broken by a stray quote ("), so the lines do not '
-            f"read as the records they hold: {'; '.join(broken)}{more}. Nothing was loaded. Open "
+            f"read as the records they hold: {'; '.join(broken)}{more}. Open "
             "the file in a text editor at these lines, remove the stray quote or close it on the "
             "same line (no ID, date or code holds a line break), and export again."
         )

@@ -237,7 +237,7 @@ def _source_sql(
 
     CSV (``path``, the file or its work copy, one record per line): records DuckDB could not split
     (wrong number of fields, open quote) are skipped and logged in the temp table ``_rej``; _row is
-    then the ordinal among the records read + 1, and ``_row_sql`` turns it into the file's line.
+    then the ordinal among the records read + 1, and ``_renumber_sql`` turns it into the line.
     With ``numbered=False`` a CSV's _row is left NULL, for the caller to number from the table's
     rowid: ``row_number() OVER ()`` would serialise the scan. XLSX: _row is the Excel row.
     """
@@ -291,20 +291,28 @@ MALFORMED = {
 }
 
 
-def _row_sql(column: str, malformed: bool, mapped: bool) -> str:
-    """SQL for the file's physical line of the record numbered ``column`` (ordinal + 1).
+def _renumber_sql(rows_sql: str, malformed: bool, mapped: bool) -> str:
+    """(work, c): the file's physical line ``c`` of each record number ``work`` of ``rows_sql``.
 
-    Two corrections, each a lookup in a small temp table: records DuckDB skipped as malformed
-    (``_rej_map``; a row read as ordinal k comes after every rejected line R_i, the i-th, with
-    R_i - i - 1 < k), which gives the line of the work copy; then lines left out of the work copy
-    (blank lines, the extra lines of multi-line text outside the contract: ``_line_map``).
+    ``rows_sql`` gives one column, _row: the record's ordinal among the records read + 1. Two
+    corrections, each an ASOF join with a small sorted table (a per-row subquery would cost
+    rows x lines): records DuckDB skipped as malformed (``_rej_map``: a row read as ordinal k
+    comes after every rejected line R_i, the i-th, with R_i - i - 1 < k), which gives the line of
+    the work copy; then lines left out of the work copy (blank lines, the extra lines of
+    multi-line text outside the contract: ``_line_map``, records.py).
     """
-    expr = column
+    sql = f"SELECT _row AS work, _row AS c FROM ({rows_sql})"
     if malformed:
-        expr = f"({expr} + coalesce((SELECT max(skipped) FROM _rej_map WHERE thr < {expr} - 1), 0))"
+        sql = (
+            f"SELECT a.work, a.c + coalesce(r.skipped, 0) AS c FROM ({sql}) a "
+            "ASOF LEFT JOIN _rej_map r ON a.c - 2 >= r.thr"
+        )
     if mapped:
-        expr = f"({expr} + coalesce((SELECT max(off) FROM _line_map WHERE thr <= {expr}), 0))"
-    return f"CAST({expr} AS INTEGER)"
+        sql = (
+            f"SELECT a.work, a.c + coalesce(l.off, 0) AS c FROM ({sql}) a "
+            "ASOF LEFT JOIN _line_map l ON a.c >= l.thr"
+        )
+    return sql
 
 
 def stage_file(
@@ -428,8 +436,11 @@ def _stage_once(
     source_sql = _source_sql(con, source, path)
     mapped = bool(line_map)
     if mapped:
-        con.execute("CREATE TEMP TABLE _line_map (thr INTEGER, off INTEGER)")
-        con.executemany("INSERT INTO _line_map VALUES (?, ?)", [list(t) for t in line_map])
+        con.execute(
+            "CREATE TEMP TABLE _line_map AS SELECT unnest($thr::INTEGER[]) AS thr, "
+            "unnest($off::INTEGER[]) AS off",
+            {"thr": [t for t, _ in line_map], "off": [o for _, o in line_map]},
+        )
 
     # Each value is decoded once, in the inner query (as _t_<column>); the staging columns, the
     # unreadable-row flag and the note flags all read that result instead of decoding again.
@@ -498,7 +509,6 @@ def _stage_once(
                 "FROM (SELECT line, row_number() OVER (ORDER BY line) AS i "
                 "FROM (SELECT DISTINCT line FROM _rej)) GROUP BY thr"
             )
-    row = _row_sql("_row", bool(malformed), mapped)
 
     counts = con.execute(
         "SELECT count(*), count_if(_bad)"
@@ -530,24 +540,42 @@ def _stage_once(
                 f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason, "
                 f"{reference} AS reference FROM _typed t WHERE ({reason}) IS NOT NULL"
             )
-        sql = fill(
-            sql_template("set_aside.sql"),
-            problems="\n    UNION ALL\n    ".join(problems),
-            row=row if source.format == "csv" else "_row",
-        )
+        sql = fill(sql_template("set_aside.sql"), problems="\n    UNION ALL\n    ".join(problems))
         con.execute(sql, {"extract": extract, "file": source.name})
         con.execute(f"DELETE FROM {table} WHERE _bad")
+        if source.format == "csv" and (malformed or mapped):
+            aside = 'SELECT "row" AS _row FROM _set_aside WHERE file = $file'
+            con.execute(
+                'UPDATE _set_aside SET "row" = CAST(m.c AS INTEGER) '
+                f"FROM ({_renumber_sql(aside, bool(malformed), mapped)}) m "
+                'WHERE _set_aside.file = $file AND _set_aside."row" = m.work',
+                {"file": source.name},
+            )
     if source.format == "csv" and (malformed or mapped):
-        con.execute(f"UPDATE {table} SET _row = {row}")
+        renumber = _renumber_sql(f"SELECT _row FROM {table}", bool(malformed), mapped)
+        con.execute(
+            f"UPDATE {table} SET _row = CAST(m.c AS INTEGER) FROM ({renumber}) m "
+            f"WHERE {table}._row = m.work"
+        )
     if source.format == "xlsx":
         con.unregister("_xlsx")
-    for line, kind in malformed:
-        reason = MALFORMED.get(
-            kind, f"The row could not be read as CSV ({kind.lower()}). Export the extract again."
-        )
+    if malformed:  # one statement: a file can have thousands of malformed lines
         con.execute(
-            "INSERT INTO _set_aside VALUES (?, ?, ?, NULL, NULL, 'wrong_field_count', ?, NULL)",
-            [extract, source.name, records.physical_line(line_map, line), reason],
+            "INSERT INTO _set_aside SELECT $extract, $file, unnest($rows::INTEGER[]), NULL, NULL, "
+            "'wrong_field_count', unnest($reasons::VARCHAR[]), NULL",
+            {
+                "extract": extract,
+                "file": source.name,
+                "rows": [records.physical_line(line_map, line) for line, _ in malformed],
+                "reasons": [
+                    MALFORMED.get(
+                        kind,
+                        f"The row could not be read as CSV ({kind.lower()}). Export the extract "
+                        "again.",
+                    )
+                    for _, kind in malformed
+                ],
+            },
         )
     # Rows the reader already set aside (workbook.py: a cell too large, a line break in an ID).
     early = getattr(source, "rows_set_aside", None) or []

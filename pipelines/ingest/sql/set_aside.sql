@@ -1,7 +1,7 @@
 -- Rows of one file that could not be read, one set_aside row per source row: the first problem
 -- in contract order, with the other columns at fault named in the reason.
--- Placeholders: {row} (the file line of _row), {problems} (one SELECT per column: _row, _ord,
--- column, value, reason_code, reason, reference). Parameters: $extract, $file.
+-- Placeholders: {problems} (one SELECT per column: _row, _ord, column, value, reason_code,
+-- reason, reference). Parameters: $extract, $file. stage.py turns _row into the file's line.
 INSERT INTO _set_aside
 WITH problems AS (
     {problems}
@@ -22,7 +22,7 @@ per_row AS (
 SELECT
     $extract AS extract,
     $file AS file,
-    {row} AS "row",
+    _row AS "row",
     columns[1] AS "column",
     "values"[1] AS value,
     codes[1] AS reason_code,
