@@ -281,6 +281,19 @@ def _reconcile(con: duckdb.DuckDBPyConnection, d: Delivery, problems: list[str])
                 )
 
 
+def _check_nothing_set_aside(db: Path, problems: list[str]) -> None:
+    """A shape real exports have loads whole (the unmutated sample sets nothing aside)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        aside = con.execute(
+            'SELECT file, count(DISTINCT "row"), min(reason_code) FROM set_aside GROUP BY ALL'
+        ).fetchall()
+    finally:
+        con.close()
+    for file, n, reason in aside:
+        problems.append(f"a shape real exports have: {file} had {n} row(s) set aside ({reason})")
+
+
 def _check_flags(d: Delivery, dq: Path, problems: list[str]) -> None:
     """Rows the mutation made wrong must be in the data quality fix list."""
     fixlist = dq / "data_quality_fixlist.csv"
@@ -338,6 +351,8 @@ def _check(
             problems.append(f"finished, but no warehouse at {db}")
         if case.verb in {"validate", "report"} and d.flag_rows:
             _check_flags(d, paths["dq"], problems)
+        if case.mutation.legit and db.exists():
+            _check_nothing_set_aside(db, problems)
     elif rc in {2, 3}:
         outcome = "stopped"
         if "ERROR" not in err:
