@@ -45,9 +45,10 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
-from tests.fuzz_helpers import ROOT, Case, Delivery, campaign, leaks, redact
+from tests.fuzz_helpers import ROOT, Case, Delivery, campaign, leaks, redact, sensitive
 
 DEFAULT_CASES = 200
 CASES = int(os.environ.get("PIPELINES_FUZZ_CASES") or DEFAULT_CASES)
@@ -217,13 +218,44 @@ def _check_warehouse(
             "SELECT table_name, column_name FROM duckdb_columns() "
             "WHERE NOT internal AND data_type LIKE 'VARCHAR%' ORDER BY 1, 2"
         ).fetchall()
+        s = sensitive()
+        con.register("_fuzz_ids", pa.table({"tok": sorted(s.ids)}))
+        con.register("_fuzz_dobs", pa.table({"tok": sorted(s.dobs | {e for e in extra})}))
         for table, column in columns:
-            values = con.execute(
-                f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{table}" '
-                f'WHERE "{column}" IS NOT NULL'
-            ).fetchall()
-            text = "\n".join(v for (v,) in values)
-            found = leaks(text, extra, dobs=not table.startswith("stg_"))
+            # Tokens and dates of each value, matched against the sensitive values in DuckDB.
+            value = f'CAST("{column}" AS VARCHAR)'
+            checks = [
+                f"SELECT DISTINCT unnest(regexp_extract_all(upper({value}), '[A-Z0-9]+')) AS tok "
+                f'FROM "{table}"',
+                "_fuzz_ids",
+            ]
+            queries = [checks]
+            if not table.startswith("stg_"):
+                dates = r"'\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}'"
+                queries.append(
+                    [
+                        f"SELECT DISTINCT unnest(regexp_extract_all({value}, {dates})) AS tok "
+                        f'FROM "{table}"',
+                        "_fuzz_dobs",
+                    ]
+                )
+            found = []
+            for tokens, against in queries:
+                found += [
+                    t
+                    for (t,) in con.execute(
+                        f"SELECT tok FROM ({tokens}) JOIN {against} USING (tok) LIMIT 5"
+                    ).fetchall()
+                ]
+            names = [e for e in extra if not e[:1].isdigit()]
+            if names:
+                text = "\n".join(
+                    v
+                    for (v,) in con.execute(
+                        f'SELECT DISTINCT {value} FROM "{table}" WHERE "{column}" IS NOT NULL'
+                    ).fetchall()
+                )
+                found += leaks(text, frozenset(names))
             if found:
                 problems.append(f"raw ID/DOB in warehouse {table}.{column}: {_example(found)}")
         _reconcile(con, d, problems)
