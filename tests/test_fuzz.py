@@ -220,44 +220,45 @@ def _check_warehouse(
         ).fetchall()
         s = sensitive()
         con.register("_fuzz_ids", pa.table({"tok": sorted(s.ids)}))
-        con.register("_fuzz_dobs", pa.table({"tok": sorted(s.dobs | {e for e in extra})}))
+        con.register("_fuzz_dobs", pa.table({"tok": sorted(s.dobs | set(extra))}))
+        # One query: the tokens (IDs) and dates (not in staging) of every VARCHAR value, matched
+        # against the sensitive values, counted per table and column.
+        dates = r"'\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}'"
+        parts = []
         for table, column in columns:
-            # Tokens and dates of each value, matched against the sensitive values in DuckDB.
             value = f'CAST("{column}" AS VARCHAR)'
-            checks = [
-                f"SELECT DISTINCT unnest(regexp_extract_all(upper({value}), '[A-Z0-9]+')) AS tok "
-                f'FROM "{table}"',
-                "_fuzz_ids",
-            ]
-            queries = [checks]
+            tag = f"'{table}' AS t, '{column}' AS c"
+            parts.append(
+                f"SELECT {tag}, unnest(regexp_extract_all(upper({value}), '[A-Z0-9]+')) AS tok, "
+                f'0 AS is_date FROM "{table}"'
+            )
             if not table.startswith("stg_"):
-                dates = r"'\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}'"
-                queries.append(
-                    [
-                        f"SELECT DISTINCT unnest(regexp_extract_all({value}, {dates})) AS tok "
-                        f'FROM "{table}"',
-                        "_fuzz_dobs",
-                    ]
+                parts.append(
+                    f"SELECT {tag}, unnest(regexp_extract_all({value}, {dates})) AS tok, "
+                    f'1 AS is_date FROM "{table}"'
                 )
-            found = []
-            for tokens, against in queries:
-                found += [
-                    t
-                    for (t,) in con.execute(
-                        f"SELECT tok FROM ({tokens}) JOIN {against} USING (tok) LIMIT 5"
-                    ).fetchall()
-                ]
-            names = [e for e in extra if not e[:1].isdigit()]
-            if names:
-                text = "\n".join(
-                    v
-                    for (v,) in con.execute(
-                        f'SELECT DISTINCT {value} FROM "{table}" WHERE "{column}" IS NOT NULL'
-                    ).fetchall()
-                )
-                found += leaks(text, frozenset(names))
-            if found:
-                problems.append(f"raw ID/DOB in warehouse {table}.{column}: {_example(found)}")
+        hits: dict[tuple[str, str], list[str]] = {}
+        if parts:
+            sql = (
+                f"WITH v AS ({' UNION ALL '.join(parts)}) "
+                "SELECT DISTINCT t, c, tok FROM v WHERE (is_date = 0 AND tok IN "
+                "(SELECT tok FROM _fuzz_ids)) OR (is_date = 1 AND tok IN (SELECT tok FROM "
+                "_fuzz_dobs)) ORDER BY t, c, tok"
+            )
+            for t, c, tok in con.execute(sql).fetchall():
+                hits.setdefault((t, c), []).append(tok)
+        names = frozenset(e for e in extra if not e[:1].isdigit())
+        if names:  # names in dropped columns: whole-value search, column by column
+            for table, column in columns:
+                values = con.execute(
+                    f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{table}" '
+                    f'WHERE "{column}" IS NOT NULL'
+                ).fetchall()
+                found = leaks("\n".join(v for (v,) in values), names)
+                if found:
+                    hits.setdefault((table, column), []).extend(found)
+        for (table, column), found in sorted(hits.items()):
+            problems.append(f"raw ID/DOB in warehouse {table}.{column}: {_example(found)}")
         _reconcile(con, d, problems)
     finally:
         con.close()
