@@ -140,10 +140,16 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}")
 
 
-def leaks(text: str, extra: frozenset[str] = frozenset(), dobs: bool = True) -> list[str]:
+def leaks(
+    text: str,
+    extra: frozenset[str] = frozenset(),
+    dobs: bool = True,
+    made: frozenset[str] = frozenset(),
+) -> list[str]:
     """The sensitive values found in ``text``: raw IDs as whole tokens (any case), dates of
     birth as ISO dates, and the case's ``extra`` strings (dates as whole dates, else anywhere).
     With ``dobs=False`` only IDs and extra names are sought (staging tables hold dates of birth).
+    ``made``: tokens the mutation itself created (see ``made_tokens``), never counted.
     """
     s = sensitive()
     found = {t.upper() for t in _TOKEN.findall(text)} & s.ids
@@ -151,7 +157,40 @@ def leaks(text: str, extra: frozenset[str] = frozenset(), dobs: bool = True) -> 
     if dobs:
         found |= dates & (s.dobs | extra)
     found |= {e for e in extra if not _DATE.fullmatch(e) and e in text}
-    return sorted(found)
+    return sorted(found - made)
+
+
+def _tokens(data: bytes) -> set[str]:
+    text = data.decode("latin-1")
+    return {t.upper() for t in _TOKEN.findall(text)} | set(_DATE.findall(text))
+
+
+def made_tokens(before: bytes, after: bytes) -> frozenset[str]:
+    """Tokens that appear around the bytes a mutation changed but were not there before.
+
+    A NUL or a quote typed into the record ID IF000191 leaves the token F000191, which is also
+    a family ID; a flipped bit can turn a referral date into someone's date of birth. Such a
+    value in an output is the mutation's own text, not a leak.
+    """
+    n = min(len(before), len(after))
+    lo = 0
+    while lo + 4096 <= n and before[lo : lo + 4096] == after[lo : lo + 4096]:
+        lo += 4096
+    while lo < n and before[lo] == after[lo]:
+        lo += 1
+    hi = 0
+    while (
+        hi + 4096 <= n - lo
+        and before[-hi - 4096 : len(before) - hi] == after[-hi - 4096 : len(after) - hi]
+    ):
+        hi += 4096
+    while hi < n - lo and before[-hi - 1] == after[-hi - 1]:
+        hi += 1
+    start = max(0, lo - 64)
+    return frozenset(
+        _tokens(after[start : len(after) - hi + 64])
+        - _tokens(before[start : len(before) - hi + 64])
+    )
 
 
 def redact(text: str) -> str:
@@ -173,7 +212,8 @@ class Delivery:
     rows a data quality report must list when the run gets that far. ``xlsx_rows``: file -> data
     rows written, for workbooks (None when the mutation makes it unknowable). ``extra``: more
     strings that must not reach any output (names in dropped columns, rewritten dates of birth).
-    ``db_under_file``/``out_under_file``: the option's parent folder is a file.
+    ``db_under_file``/``out_under_file``: the option's parent folder is a file. ``made``: tokens
+    the mutation created (``made_tokens``), not counted as leaks.
     """
 
     files: dict[str, bytes]
@@ -184,6 +224,7 @@ class Delivery:
     extra: set[str] = dataclasses.field(default_factory=set)
     db_under_file: bool = False
     out_under_file: bool = False
+    made: frozenset[str] = frozenset()
 
     # CSV as a table (the sample has no quoted fields, so split is exact on the unmutated files)
     def table(self, name: str | None = None) -> tuple[list[str], list[list[str]]]:
@@ -956,6 +997,8 @@ class Case:
         target = file_of(self.extract)
         d = Delivery(files=dict(base), target=target, names=[target])
         m.apply(d, random.Random(f"{self.id}"))
+        if d.target in d.files and not d.target.endswith(".xlsx"):
+            d.made = made_tokens(base[target], d.files[d.target])
         return d
 
 
