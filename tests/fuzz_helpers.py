@@ -213,7 +213,8 @@ class Delivery:
     rows written, for workbooks (None when the mutation makes it unknowable). ``extra``: more
     strings that must not reach any output (names in dropped columns, rewritten dates of birth).
     ``db_under_file``/``out_under_file``: the option's parent folder is a file. ``made``: tokens
-    the mutation created (``made_tokens``), not counted as leaks.
+    the mutation created (``made_tokens``), not counted as leaks. ``aside_rows``: file -> rows
+    a finished run must have set aside (a megabyte value, a total line).
     """
 
     files: dict[str, bytes]
@@ -225,6 +226,7 @@ class Delivery:
     db_under_file: bool = False
     out_under_file: bool = False
     made: frozenset[str] = frozenset()
+    aside_rows: dict[str, set[int]] = dataclasses.field(default_factory=dict)
 
     # CSV as a table (the sample has no quoted fields, so split is exact on the unmutated files)
     def table(self, name: str | None = None) -> tuple[list[str], list[list[str]]]:
@@ -396,7 +398,7 @@ def megabyte_value(d: Delivery, rng: random.Random) -> None:
     header, rows = d.table()
     column = rng.choice(header)
     _set_cells(d, rng, column, lambda v: (v or "X") * (MEGABYTE // max(1, len(v or "X"))))
-    d.flag_rows.clear()
+    d.aside_rows, d.flag_rows = d.flag_rows, {}
 
 
 # quotes -----------------------------------------------------------------------------------------
@@ -636,6 +638,7 @@ def total_line(d: Delivery, rng: random.Random) -> None:
     rows.append(footer)
     d.put_table(header, rows)
     d.flag(len(rows) + 1)
+    d.aside_rows = {d.target: {len(rows) + 1}}
 
 
 # headers ----------------------------------------------------------------------------------------

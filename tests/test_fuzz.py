@@ -287,6 +287,18 @@ def _reconcile(con: duckdb.DuckDBPyConnection, d: Delivery, problems: list[str])
             problems.append(
                 f"load_log {file}: {aside} row(s) set aside but set_aside lists {rows[0]} rows"
             )
+        wanted = d.aside_rows.get(file, set())
+        if wanted:
+            got = {
+                r
+                for (r,) in con.execute(
+                    'SELECT DISTINCT "row" FROM set_aside WHERE file = ?', [file]
+                ).fetchall()
+            }
+            if wanted - got:
+                problems.append(
+                    f"{file}: row(s) {sorted(wanted - got)} loaded; they must be set aside"
+                )
         data = d.files.get(file)
         if data is None:
             problems.append(f"load_log names {file!r}, which was not delivered")
