@@ -21,11 +21,11 @@ import pytest
 
 from pipelines.config import load_config
 from pipelines.contract import extracts
+from pipelines.ingest.workbook import column_letters as column_letter
 from pipelines.validate import validate, write_dq_report
 from pipelines.validate.engine import FINDING_COLUMNS, WITHHELD
 from pipelines.validate.report import safe_cell
 from pipelines.validate.rules import load_rules
-from pipelines.validate.sources import column_letter
 
 D = dt.date
 
@@ -460,16 +460,23 @@ def test_optional_extracts_absent_is_fine(tmp_path, config):
     assert posts["delivered"] is False
 
 
-def test_column_letters_come_from_the_source_header(tmp_path, config):
-    raw = config.raw_dir
-    # the data officer's file has its columns in another order, with label headers
-    (raw / "dat_referrals.csv").write_text(
-        "Team,Referral Ref,Date of Decision,referral_date\nDAT1,R1,2012-04-01,2012-04-03\n",
-        encoding="utf-8",
-    )
+def test_column_letters_come_from_what_ingest_recorded(tmp_path, config):
+    # ingest recorded where each column sat in the data officer's file (source_columns); the
+    # raw files are not read again (the raw folder is empty here)
     tables = baseline_tables()
     tables["dat_referrals"][0]["decision_date"] = D(2012, 4, 1)
-    result = run_validate(build_warehouse(tmp_path / "w.duckdb", tables), config, only=["DAT-004"])
+    path = build_warehouse(tmp_path / "w.duckdb", tables)
+    con = duckdb.connect(str(path))
+    con.execute(
+        'CREATE TABLE source_columns (extract VARCHAR, file VARCHAR, "column" VARCHAR, '
+        "letter VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO source_columns VALUES ('dat_referrals', 'dat_referrals.csv', "
+        "'decision_date', 'C'), ('dat_referrals', 'dat_referrals.csv', 'team', 'A')"
+    )
+    con.close()
+    result = run_validate(path, config, only=["DAT-004"])
     hit = result.findings[result.findings["rule"] == "DAT-004"].iloc[0]
     assert (hit["file"], hit["row"], hit["column_letter"], hit["column"], hit["value"]) == (
         "dat_referrals.csv",

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipelines import code_version
 from pipelines.errors import PipelineError
 from pipelines.ingest.discover import Note, discover, inspect
+from pipelines.ingest.workbook import column_letters
 
 __all__ = ["FileSummary", "IngestSummary", "ingest"]
 
@@ -209,6 +210,14 @@ def ingest(
                         ", ".join(source.dropped),
                         loaded_at,
                         version,
+                    ],
+                )
+                first = getattr(source, "first_column", 0)  # a workbook's table may not start at A
+                con.executemany(
+                    "INSERT INTO source_columns VALUES (?, ?, ?, ?)",
+                    [
+                        [source.extract, source.name, column, column_letters(first + position)]
+                        for column, position in source.columns.items()
                     ],
                 )
                 curate(con, source.extract)

@@ -76,7 +76,7 @@ def validate(con: Any, config: RunConfig, only: Iterable[str] | None = None) -> 
     run_sql(con, rules, params, tables, usable, files, add)
     timings["sql"] = time.perf_counter() - t1
 
-    findings = sort_findings(add_column_letters(add.frame(), config.raw_dir))
+    findings = sort_findings(add_column_letters(add.frame(), con))
     timings["total"] = time.perf_counter() - t0
     return ValidationResult(
         findings=findings,

@@ -14,14 +14,12 @@ import os
 import re
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipelines.contract import extracts
 from pipelines.validate.rules import Rule, render_sql, resolve, text
-from pipelines.validate.sources import file_column_letters
 
 FINDING_COLUMNS = [
     "file",
@@ -531,20 +529,22 @@ def run_sql(
 # ---------------------------------------------------------------------------------------------
 
 
-def add_column_letters(findings: pd.DataFrame, raw_dir: Path) -> pd.DataFrame:
-    """The Excel letter of each finding's column in its source file (read from the header row)."""
+def add_column_letters(findings: pd.DataFrame, con: Any) -> pd.DataFrame:
+    """The Excel letter of each finding's column in its source file, as ingest recorded it
+    (``source_columns``); blank where a finding has no column or the warehouse has no record."""
     out = findings.copy()
-    cache: dict[tuple[str, str], dict[str, str]] = {}
-    letters = []
-    for extract, file, column in zip(out["extract"], out["file"], out["column"], strict=True):
-        if not (extract in extracts() and file and column and ";" not in file):
-            letters.append("")
-            continue
-        key = (extract, file)
-        if key not in cache:
-            cache[key] = file_column_letters(raw_dir, extract, file)
-        letters.append(cache[key].get(column, ""))
-    out["column_letter"] = letters
+    letters: dict[tuple[str, str, str], str] = {}
+    has_table = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'source_columns' "
+        "AND schema_name = 'main'"
+    ).fetchall()[0][0]
+    if has_table:
+        query = 'SELECT extract, file, "column", letter FROM source_columns'
+        letters = {(e, f, c): letter for e, f, c, letter in con.execute(query).fetchall()}
+    out["column_letter"] = [
+        letters.get((e, f, c), "")
+        for e, f, c in zip(out["extract"], out["file"], out["column"], strict=True)
+    ]
     return out
 
 

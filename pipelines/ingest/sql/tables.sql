@@ -33,3 +33,12 @@ CREATE TABLE ingest_notes (
     note_code VARCHAR NOT NULL,
     message VARCHAR NOT NULL
 );
+
+-- Where each contract column sat in its source file, as the data officer sees it in Excel (A, B,
+-- ...): validation puts the letter beside every finding without reading the raw files again.
+CREATE TABLE source_columns (
+    extract VARCHAR NOT NULL,
+    file VARCHAR NOT NULL,
+    "column" VARCHAR NOT NULL,
+    letter VARCHAR NOT NULL
+);
