@@ -437,6 +437,8 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
             continue
         who = subject(label)
         now, before = number(r.number, r.unit), number(p.number, r.unit)
+        if now == before and ch.way:  # a change smaller than the rounding: one decimal place
+            now, before = cell(r.value, r.unit), cell(p.value, r.unit)
         if not ch.way:
             text = f"{who} was {now}, as in the same period last year."
         else:
