@@ -187,10 +187,12 @@ def test_headline_rule_names_the_previous_year_period():
 
 def _line_segments(chart) -> dict[str, list[str]]:
     """Periods of each line segment of the chart's line layer (Vega-Lite spec)."""
-    layer = charts.spec(chart).to_dict(validate=False)["layer"][0]
+    spec_ = charts.spec(chart).to_dict(validate=False)
+    layer = spec_["layer"][0]
     assert layer["mark"]["type"] == "line" and layer["encoding"]["detail"]["field"] == "segment"
+    assert "data" not in layer  # the line draws the chart's own data (shared by its layers)
     out: dict[str, list[str]] = {}
-    for v in layer["data"]["values"]:
+    for v in spec_["data"]["values"]:
         out.setdefault(v["segment"], []).append(v["period"])
     return out
 
@@ -205,10 +207,15 @@ def test_a_withheld_quarter_is_a_gap_in_the_line_never_joined():
         idx = [periods.index(p) for p in seg]
         assert idx == list(range(idx[0], idx[0] + len(idx)))
     spec_ = charts.spec(fig.chart).to_dict(validate=True)
-    values = [v for layer in spec_["layer"] for v in layer["data"]["values"]]
+    data = [spec_["data"]] + [layer["data"] for layer in spec_["layer"] if "data" in layer]
+    values = [v for d in data for v in d["values"]]
     assert all(v.get("period") != "2012-Q3" for v in values)  # no data at the withheld quarter
     assert spec_["layer"][0]["encoding"]["x"]["scale"]["domain"] == QUARTERS  # the gap shows
     assert "2012-Q3" not in fig.chart.alt_text.split(". ", 2)[2]
+    labels = spec_["layer"][2]
+    assert labels["mark"]["type"] == "text" and [v["period"] for v in labels["data"]["values"]] == [
+        "2012-Q4"
+    ]  # the compact chart labels its latest figure; the table below has every one
     assert fig.chart.note == "Not drawn (withheld or not applicable): 2012-Q3."
 
 
@@ -286,7 +293,7 @@ def test_a_series_with_nothing_shown_has_a_table_and_no_chart():
     ]
     fig = blocks.quarters(_page("workforce", _metrics(rows)), "WORKFORCE", "turnover")
     assert fig.chart is None and {c.text for c in fig.table.rows[0][1:]} == {"c"}
-    assert "no quarter can be drawn" in fig.note
+    assert fig.note == prose.NOTHING_DRAWN
 
 
 def test_every_headline_figure_has_its_quarterly_series_on_its_page():

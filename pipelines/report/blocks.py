@@ -105,6 +105,7 @@ class Chart:
     note: str = ""
     rules: tuple[Rule, ...] = ()
     height: int = 0  # 0: the default height of the shape
+    label_last: bool = False  # label only the latest point of each line (the table has the rest)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,8 +275,9 @@ def chart(
     kw.setdefault("note", prose.not_drawn([name[p] for p in points if p.value is None]))
     rules = tuple(kw.get("rules", ()))
     return Chart(
-        shape, *titles, unit, axis, tuple(points), kw["alt"], kw["note"], rules, kw.get("height", 0)
-    )
+        shape, *titles, unit, axis, tuple(points), kw["alt"], kw["note"], rules,
+        kw.get("height", 0), kw.get("label_last", False),
+    )  # fmt: skip
 
 
 def _axis(unit: str, measure_key: str) -> str:
@@ -403,7 +405,7 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     note = " ".join(n for n in notes if n)
     line = chart(
         "line", (title, sub), unit, _axis(unit, measure), points,
-        alt=alt, note=note, rules=rules, height=150,
+        alt=alt, note=note, rules=rules, height=150, label_last=True,
     )  # fmt: skip
     fields = [f for f in FIELDS[:2] if any(getattr(r, f).strip() for r in rows)] + ["value"]
     names = {"numerator": "Number", "denominator": "Out of"}
@@ -415,7 +417,7 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     caption = f"{name} by quarter, {where}"
     t = table(caption, ["Quarter", *labels], body, range(1, len(labels) + 1))
     if not shown:  # nothing to draw: the table (all c or –) and why there is no chart
-        return Figure(label, None, t, f"{title}: no quarter can be drawn. {note}".strip())
+        return Figure(label, None, t, prose.NOTHING_DRAWN)
     return Figure(label, line, t)
 
 

@@ -87,11 +87,12 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
-def _layer(data: list[dict], mark: dict, encoding: dict) -> alt.Chart:
+def _layer(data: list[dict] | None, mark: dict, encoding: dict) -> alt.Chart:
     """One layer built through constructors only: Altair validates lazily (in ``to_dict``), so
-    this skips the per-call schema validation of ``.encode``/``.properties`` (~30 ms a chart)."""
+    this skips the per-call schema validation of ``.encode``/``.properties`` (~30 ms a chart).
+    ``data`` None: the layer uses the data of the chart it is layered in."""
     return alt.Chart(
-        data=alt.Data(values=data),
+        **({} if data is None else {"data": alt.Data(values=data)}),
         mark=alt.MarkDef(**mark),
         encoding=alt.FacetedEncoding(**encoding),
     )
@@ -250,18 +251,21 @@ def line_chart(chart: Chart) -> alt.LayerChart:
         "strokeDash": dash,
         "detail": alt.Detail(field="segment", type="nominal"),
     }
-    lines = _layer(values, {"type": "line"}, line_enc)
+    lines = _layer(None, {"type": "line"}, line_enc)
     pts = _layer(
-        values,
+        None,
         {"type": "point", "filled": True, "size": 70},
         {**enc, "color": colour, "shape": shape},
     )
+    # a compact chart over its table labels the latest figure of each line only
+    labelled = list({v["series"]: v for v in values}.values()) if chart.label_last else None
     labels = _layer(
-        values,
+        labelled,
         {"type": "text", "dy": -10, "fontSize": 11, "color": "#0b0c0c"},
         {**enc, "text": alt.Text(field="text", type="nominal")},
     )
     return alt.LayerChart(
+        data=alt.Data(values=values),  # one copy of the data for the line, points and labels
         layer=[lines, pts, labels, *_reference_lines(chart, "y")],
         width=WIDTH,
         height=chart.height or 220,

@@ -286,6 +286,8 @@ def follow_up_missing(months: int, data_as_at: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Direction of travel: quarterly series and the same period last year
 
+#: Said instead of a chart when every quarter of a series is withheld or not applicable.
+NOTHING_DRAWN = "No chart: every quarter of this figure is withheld or not applicable."
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 
