@@ -71,7 +71,8 @@ alt.utils.schemapi.disable_debug_mode()
 
 
 def _title(title: str, subtitle: str) -> alt.TitleParams:
-    return alt.TitleParams(_wrap(title, 62), subtitle=_wrap(subtitle, 80))
+    # wrapped for the widest fallback font a browser may use (DejaVu Sans is wider than Arial)
+    return alt.TitleParams(_wrap(title, 54), subtitle=_wrap(subtitle, 72))
 
 
 def _wrap(text: str, width: int) -> list[str]:
