@@ -49,6 +49,73 @@ def _mean(a, m, s, v, n, b="total", c="all", unit="score"):
     return [a, m, s, b, c, "", str(n), repr(v), unit]
 
 
+QUARTERS = [f"{y}-Q{q}" for y in (2011, 2012) for q in (1, 2, 3, 4)]
+
+
+def _series(a, m, s, quarters: list, last_year) -> list[list[str]]:
+    """The ``quarter`` rows (8 values: counts, or (numerator, denominator) for rates) and the
+    ``previous_year`` row of one headline figure."""
+    out = []
+    for c, x in [*zip(QUARTERS, quarters, strict=True), ("all", last_year)]:
+        b = "previous_year" if c == "all" else "quarter"
+        out.append(_ratio(a, m, s, *x, b, c) if isinstance(x, tuple) else _count(a, m, s, x, b, c))
+    return out
+
+
+def series_rows(workforce: bool = True) -> list[list[str]]:
+    """Quarterly series and the same period last year for every headline figure of pages.yaml:
+    rising, falling and flat runs, a withheld quarter (a count or numerator of 1 to 4), a blank
+    quarter (no denominator) and a previous year with no denominator."""
+    R, D, RR, C, W = "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"
+    rows = []
+    received = {
+        "DAT": ([700, 720, 690, 710, 730, 760, 790, 812], 2050),  # rose 4 running
+        "PREVENTION": ([120, 130, 125, 140, 150, 140, 130, 144], 400),
+        "FST": ([60, 70, 65, 70, 68, 66, 64, 75], 220),
+        "IFST": ([14, 16, 15, 17, 16, 15, 15, 17], 47),  # equal in Q2 and Q3
+        "FASS": ([10, 3, 12, 11, 12, 13, 12, 11], 40),  # 2011-Q2 withheld
+    }
+    for scope, (qs, last) in received.items():
+        rows += _series(R, "received", scope, qs, last)
+    rows += _series(D, "families_served", "PREVENTION", [50, 52, 55, 58, 54, 60, 62, 65], 140)
+    for scope in ("PREVENTION", "IFSS"):
+        rows += _series(D, "risk_reduced", scope, [(40, 50)] * 6 + [(42, 50), (45, 50)], (70, 80))
+        for c, v in [*zip(QUARTERS, [25.0, 26, 27, 28, 28.2, 29, 30, 31], strict=True)]:
+            rows.append(_mean(D, "mean_risk_reduction", scope, v, 30, "quarter", c, "percent"))
+        rows.append(
+            _mean(D, "mean_risk_reduction", scope, 26.0, 70, "previous_year", "all", "percent")
+        )
+    rows += _series(D, "escalated", "PREVENTION", [(3, 40)] * 4 + [(5, 40)] * 4, (20, 150))
+    rows += _series(
+        RR, "re_referral_12m", "DAT",
+        [(300, 700), (310, 720), (320, 690), (330, 710), (320, 730), (310, 760), (300, 790),
+         (290, 812)],
+        (880, 2000),
+    )  # fmt: skip
+    rows += _series(RR, "decision_timely", "DAT", [(600, 700)] * 7 + [(700, 812)], (1700, 2050))
+    rows += _series(RR, "lateral_checks", "DAT", [(500, 650)] * 8, (0, 0))  # no prev. denominator
+    rows += _series(RR, "child_seen", "DAT", [(0, 0)] + [(120, 140)] * 7, (480, 560))  # blank Q1
+    rows += _series(C, "registrations", "CPR", [40, 38, 42, 36, 41, 39, 43, 38], 110)
+    rows += _series(
+        C,
+        "re_registration",
+        "CPR",
+        [(8, 40), (9, 38), (10, 42), (8, 36), (9, 41), (10, 39), (3, 43), (9, 38)],
+        (20, 110),
+    )  # fmt: skip  (2012-Q3 withheld)
+    rows += _series(C, "on_register", "CPR", [100, 104, 108, 110, 109, 112, 111, 110], 95)
+    rows += _series(C, "icpc_timely", "CPR", [(38, 40)] * 6 + [(40, 41), (37, 40)], (100, 104))
+    rows += _series(C, "core_group_timely", "CPR", [(20, 36)] * 8, (50, 110))
+    rows += _series(C, "review_timely", "CPR", [(66, 67)] * 8, (180, 181))
+    if workforce:
+        rows += _series(W, "posts", "WORKFORCE", [80] * 8, 80)
+        rows += _series(W, "vacancy_rate", "WORKFORCE", [(12, 80), (14, 80)] * 4, (18, 80))
+        rows += _series(W, "agency_cover", "WORKFORCE", [(8, 12), (9, 14)] * 4, (9, 18))
+        rows += _series(W, "long_term_sick", "WORKFORCE", [(4, 80)] * 8, (5, 80))
+        rows += _series(W, "turnover", "WORKFORCE", [(20, 66)] * 8, (25, 70))
+    return rows
+
+
 def fake_rows(workforce: bool = True) -> list[list[str]]:
     R = "referrals"
     rows: list[list[str]] = []
@@ -226,6 +293,7 @@ def fake_rows(workforce: bool = True) -> list[list[str]]:
             {"UNDER_1Y": 12, "1_TO_2Y": 10, "OVER_2Y": 16, "UNKNOWN": 2},
         )
         rows.append(_ratio(W, "turnover", "WORKFORCE", 22, 66))
+    rows += series_rows(workforce)
     return [r + list(PERIOD) for r in rows]
 
 

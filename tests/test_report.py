@@ -36,7 +36,7 @@ from pipelines.report.model import (
     Row,
     Target,
     load_reference,
-    previous_year,
+    same_period_last_year,
     to_number,
 )
 from pipelines.report.params import COUNCIL_FIELDS, ReportParameters, parameters_cell
@@ -134,13 +134,15 @@ def test_every_target_agrees_with_the_polarity_of_its_measure():
         assert spec.polarity(t.measure) == ("lower" if t.lower_better else "higher"), t.measure
 
 
-def test_previous_year_is_the_financial_year_before_the_period_end():
+def test_previous_year_is_the_same_period_a_year_earlier():
+    """Not the financial year before (a nine-month period against a whole year): the metrics
+    layer's previous_year row."""
     m = _metrics()
-    row = m.get("re_referrals", "re_referral_12m", "DAT")
-    year, prev = previous_year(m, row, "2012-12-31")
-    assert year == "2011-12" and prev.value.startswith("44")
-    assert previous_year(m, row, "2013-06-30")[0] == "2012-13"
-    assert previous_year(m, m.get("cpr", "on_register", "CPR"), "2012-12-31") is None
+    prev = same_period_last_year(m, m.get("re_referrals", "re_referral_12m", "DAT"))
+    assert prev.key == "re_referrals|re_referral_12m|DAT|previous_year|all"
+    assert prev.value.startswith("44")
+    rows = [r for r in m.rows if r.breakdown != "previous_year"]
+    assert same_period_last_year(Metrics(rows), m.get("cpr", "on_register", "CPR")) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,9 +248,12 @@ def test_headline_table_has_previous_year_comparator_target_and_status():
     page = _page("re_referrals")
     t = blocks.headline_table(page, [["re_referrals", "re_referral_12m", "DAT", "Re"]], "c")
     cells = t.rows[0]
-    assert cells[2].note == "(2011-12)" and cells[2].key.endswith("financial_year|2011-12")
-    assert cells[3].text == "30.0% (2011-12)" and cells[-1].rag == "red"
-    assert t.header[3] == "Wales"
+    assert t.header == (
+        "Measure", "This period", "Same period last year", "Change", "Wales", "Target", "Status"
+    )  # fmt: skip
+    assert cells[2].key.endswith("previous_year|all") and cells[2].text == "44.0%"
+    assert (cells[3].arrow, cells[3].text) == ("↓", "down 4.0 points, better")
+    assert cells[4].text == "30.0% (2011-12)" and cells[-1].rag == "red"
     empty = blocks.headline_table(page, [["re_referrals", "nothing", "DAT", "x"]], "c")
     assert isinstance(empty, blocks.Message)
 
@@ -555,7 +560,7 @@ def test_index_links_every_page_and_the_data_quality_report(out_dir):
     markup = (out_dir / "index.html").read_text(encoding="utf-8")
     for name in PAGES[1:] + ["data_quality"]:
         assert f'href="{name}.html"' in markup
-    assert "Key messages" in markup and "Previous year" in markup and "Wales" in markup
+    assert "Key messages" in markup and "Same period last year" in markup and "Wales" in markup
     assert "How the status is set" in markup
     assert "were not supplied" not in markup
 

@@ -21,7 +21,9 @@ from pipelines.report.model import (
     Row,
     load_public,
     load_reference,
-    previous_year,
+    part_quarter,
+    same_period_last_year,
+    year_earlier,
 )
 from pipelines.report.params import ReportParameters
 from pipelines.report.prose import NOT_APPLICABLE
@@ -33,6 +35,7 @@ from pipelines.report.spec import (
     measure_name,
     page_measures,
     pages,
+    polarity,
     scope_label,
     spec,
 )
@@ -45,7 +48,8 @@ from pipelines.report.spec import (
 class Cell:
     """A table cell. ``key``/``field`` name the figure shown (``data-key``/``data-field``: keys
     only, never values); ``note`` follows the figure (``(2011-12)``); ``rag`` makes it a status
-    (green, amber, red or none)."""
+    (green, amber, red or none); ``arrow`` is a glyph drawn before the text, hidden from screen
+    readers (the text carries the meaning)."""
 
     text: str
     numeric: bool = False
@@ -53,6 +57,7 @@ class Cell:
     field: str = ""
     note: str = ""
     rag: str = ""
+    arrow: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,10 +81,13 @@ class Point:
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """A reference line across the value axis: a threshold or a target."""
+    """A reference line across the value axis: a threshold or a target (dashed, labelled at the
+    left) or a comparator (dotted, labelled at the right, so a comparator and a target at the
+    same level can both be read)."""
 
     value: float
     label: str
+    kind: str = "target"  # target (also thresholds) or comparator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +104,8 @@ class Chart:
     alt_text: str
     note: str = ""
     rules: tuple[Rule, ...] = ()
+    height: int = 0  # 0: the default height of the shape
+    label_last: bool = False  # label only the latest point of each line (the table has the rest)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,7 +274,10 @@ def chart(
     kw.setdefault("alt", prose.alt_text(f"{shape.capitalize()} chart", titles[0], shown, unit))
     kw.setdefault("note", prose.not_drawn([name[p] for p in points if p.value is None]))
     rules = tuple(kw.get("rules", ()))
-    return Chart(shape, *titles, unit, axis, tuple(points), kw["alt"], kw["note"], rules)
+    return Chart(
+        shape, *titles, unit, axis, tuple(points), kw["alt"], kw["note"], rules,
+        kw.get("height", 0), kw.get("label_last", False),
+    )  # fmt: skip
 
 
 def _axis(unit: str, measure_key: str) -> str:
@@ -347,6 +360,72 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
     return Figure(
         f"{name} by financial year", lines, table(caption, header, body, (1, 2, 3, 4)), none_held
     )
+
+
+def quarters(page: Page, scope: str, measure: str) -> Figure | None:
+    """A headline figure over the 8 calendar quarters to period_end (the metrics layer's
+    ``quarter`` rows): a compact line chart titled with the direction (``prose.direction_title``)
+    with the target and the comparator as reference lines where held, and a table with the
+    quarters as columns (numerator and denominator for rates). A withheld quarter is ``c`` in the
+    table and a gap in the line; a part last quarter is labelled with the day it is cut at."""
+    rows = sorted(page.rows(measure, scope, "quarter"), key=lambda r: r.category)
+    if not rows:
+        return None
+    end, unit, name = page.params.period_end, rows[0].unit, measure_name(measure)
+    labels = [prose.quarter_label(r.category, end) for r in rows]
+    part = part_quarter(rows[-1].category, end) is not None
+    series = [
+        prose.Quarter(label, r.number, part and i == len(rows) - 1)
+        for i, (label, r) in enumerate(zip(labels, rows, strict=True))
+    ]
+    whole_only = unit == "count" and not spec()["measures"].get(measure, {}).get("snapshot", False)
+    label = _headline_label(page.analysis, measure, scope)
+    title = prose.direction_title(prose.subject(label), series, unit, whole_only)
+    where = scope_label(scope)
+    rules, told = [], []
+    if target := page.reference.target(measure, scope):
+        level = prose.number(target.green, unit)
+        rules.append(Rule(target.green, f"Target {level}"))
+        told.append(f"Dashed line: target (green level) {level}.")
+    if held := page.reference.latest_benchmark(measure, scope):
+        year, b = held
+        level = prose.number(b.value, unit) + (f" in {year}" if year else "")
+        rules.append(Rule(b.value, f"{b.area} {level}", "comparator"))
+        told.append(f"Dotted line: {b.area} comparator {level}.")
+    shown = [(q.label, q.value) for q in series if q.value is not None]
+    alt = " ".join([prose.alt_text("Line chart", title, shown, unit), *told])
+    notes = [prose.not_drawn([q.label for q in series if q.value is None])]
+    if part:
+        notes.append(
+            f"{labels[-1]} is a part quarter (to the end of the reporting period)"
+            + ("; it is not compared with whole quarters in the title." if whole_only else ".")
+        )
+    sub = f"{name}, {where}, {page.params.council}, by calendar quarter"
+    points = [Point(q.label, q.value, page.params.council) for q in series]
+    note = " ".join(n for n in notes if n)
+    line = chart(
+        "line", (title, sub), unit, _axis(unit, measure), points,
+        alt=alt, note=note, rules=rules, height=150, label_last=True,
+    )  # fmt: skip
+    fields = [f for f in FIELDS[:2] if any(getattr(r, f).strip() for r in rows)] + ["value"]
+    names = {"numerator": "Number", "denominator": "Out of"}
+    value_name = {"percent": "Percentage", "count": "Number"}.get(unit, "Value")
+    body = [
+        [Cell(names.get(f, value_name))] + [c for r in rows for c in figure_cells(r, unit, [f])]
+        for f in fields
+    ]
+    caption = f"{name} by quarter, {where}"
+    t = table(caption, ["Quarter", *labels], body, range(1, len(labels) + 1))
+    if not shown:  # nothing to draw: the table (all c or –) and why there is no chart
+        return Figure(label, None, t, prose.NOTHING_DRAWN)
+    return Figure(label, line, t)
+
+
+def _headline_label(analysis: str, measure: str, scope: str) -> str:
+    for m, s, label in pages().get(analysis, {}).get("headline", []):
+        if (m, s) == (measure, scope):
+            return str(label)
+    return f"{measure_name(measure)}: {scope_label(scope)}"
 
 
 def figures(
@@ -511,8 +590,8 @@ def message(page: Page, scope: str, text: str) -> Message:
 #: Block kinds of pages.yaml -> builder. Builders of several services get the section's list.
 BUILDERS: dict[str, Callable[..., Any]] = {
     f.__name__: f
-    for f in (stat, breakdown, trend, figures, follow_up, service_table, service_bars, cross_table,
-              service_lines, counts_table, caseload_threshold, caseloads, message)
+    for f in (stat, breakdown, trend, quarters, figures, follow_up, service_table, service_bars,
+              cross_table, service_lines, counts_table, caseload_threshold, caseloads, message)
 }  # fmt: skip
 _SEVERAL = {"service_table", "service_bars", "cross_table", "service_lines"}
 
@@ -526,6 +605,8 @@ def section(page: Page, spec_: dict[str, Any]) -> Section | None:
         args = dict(args) if isinstance(args, dict) else {"text": args}
         if kind in _SEVERAL:
             args["services"] = spec_["services"]
+        elif "scope" in args:
+            pass  # the block names its own service (e.g. the quarterly series of a headline row)
         elif isinstance(scope, list):
             args["scope"] = next((s for s in scope if page.has(s, args.get("measure"))), scope[-1])
         else:
@@ -544,28 +625,41 @@ def section(page: Page, spec_: dict[str, Any]) -> Section | None:
 
 
 def headline_table(page: Page, items: Sequence[Sequence[str]], caption: str) -> Table | Message:
-    """``items``: [analysis, measure, scope, label]: this period, the previous year, the
-    comparator, the target and the status. Rows missing from the metrics are skipped."""
+    """``items``: [analysis, measure, scope, label]: this period, the same period last year (the
+    ``previous_year`` row: like with like), the change in words with an arrow, the comparator,
+    the target and the status. Rows missing from the metrics are skipped."""
     body = []
     for analysis, measure_key, scope, label in items:
         if (r := page.metrics.get(analysis, measure_key, scope)) is None:
             continue
-        before = Cell(NOT_APPLICABLE, True)
-        if prev := previous_year(page.metrics, r, page.params.period_end):
-            year, p = prev
-            before = Cell(prose.cell(p.value, r.unit), True, p.key, "value", f"({year})")
+        before, moved = Cell(NOT_APPLICABLE, True), Cell(NOT_APPLICABLE)
+        if (p := same_period_last_year(page.metrics, r)) is not None:
+            before = Cell(prose.cell(p.value, r.unit), True, p.key, "value")
+            if ch := prose.change(r.number, p.number, r.unit, polarity(measure_key)):
+                moved = Cell(ch.words, arrow=ch.arrow)
         theirs = NOT_APPLICABLE
         if lb := page.reference.latest_benchmark(measure_key, scope):
             theirs = prose.cell(str(lb[1].value), r.unit) + (f" ({lb[0]})" if lb[0] else "")
         value = Cell(prose.cell(r.value, r.unit), True, r.key, "value")
-        body.append([Cell(label), value, before, Cell(theirs, True), *_status(page, r, scope)])
+        body.append(
+            [Cell(label), value, before, moved, Cell(theirs, True), *_status(page, r, scope)]
+        )
     if not body:
         return Message(text("no_headline"))
-    header = ["Measure", "This period", "Previous year", page.params.comparator, "Target", "Status"]
-    return table(caption, header, body, (1, 2, 3, 4))
+    header = ["Measure", "This period", "Same period last year", "Change"]
+    header += [page.params.comparator, "Target", "Status"]
+    return table(caption, header, body, (1, 2, 4, 5))
 
 
-def headline(page: Page, items: Sequence[Sequence[str]], caption: str, extra: str = "") -> Section:
+def last_year_text(page: Page) -> str:
+    """The previous-year period in words (``1 April 2011 to 31 December 2011``)."""
+    p = page.params
+    start, end = year_earlier(p.period_start), year_earlier(p.period_end)
+    return f"{prose.long_date(start)} to {prose.long_date(end)}"
+
+
+def headline(page: Page, items: Sequence[Sequence[str]], caption: str) -> Section:
+    extra = text("previous_year", previous=last_year_text(page))
     rule = Message(RAG_RULE + extra, css="rule", lead="How the status is set.")
     blocks = (headline_table(page, items, caption), rule)
     return Section("Headline figures", "headline", blocks, landmark=True)
@@ -699,7 +793,7 @@ def index_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
     return [
         header,
         Section("Key messages", "key-messages", tuple(lists), landmark=True),
-        headline(page, items, text("index_caption", **words), text("previous_year")),
+        headline(page, items, text("index_caption", **words)),
         Section("The reports", "pages", tuple(reports), landmark=True),
         legend(page),
         data_quality(page, [], _link("dq_index_link")),

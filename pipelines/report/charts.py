@@ -71,7 +71,8 @@ alt.utils.schemapi.disable_debug_mode()
 
 
 def _title(title: str, subtitle: str) -> alt.TitleParams:
-    return alt.TitleParams(_wrap(title, 62), subtitle=_wrap(subtitle, 80))
+    # wrapped for the widest fallback font a browser may use (DejaVu Sans is wider than Arial)
+    return alt.TitleParams(_wrap(title, 54), subtitle=_wrap(subtitle, 72))
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -87,11 +88,12 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
-def _layer(data: list[dict], mark: dict, encoding: dict) -> alt.Chart:
+def _layer(data: list[dict] | None, mark: dict, encoding: dict) -> alt.Chart:
     """One layer built through constructors only: Altair validates lazily (in ``to_dict``), so
-    this skips the per-call schema validation of ``.encode``/``.properties`` (~30 ms a chart)."""
+    this skips the per-call schema validation of ``.encode``/``.properties`` (~30 ms a chart).
+    ``data`` None: the layer uses the data of the chart it is layered in."""
     return alt.Chart(
-        data=alt.Data(values=data),
+        **({} if data is None else {"data": alt.Data(values=data)}),
         mark=alt.MarkDef(**mark),
         encoding=alt.FacetedEncoding(**encoding),
     )
@@ -136,49 +138,106 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
 
 
 def _reference_lines(chart: Chart, axis: str) -> list[alt.Chart]:
-    """A dashed line and its label for each reference line (threshold, target) across the value
-    axis (``x`` for bars, ``y`` for lines). The scale is not widened to reach the line yet."""
+    """A line and its label for each reference line across the value axis (``x`` for bars,
+    ``y`` for lines): a target or threshold dashed in orange and labelled at the left, a
+    comparator dotted in grey and labelled at the right (told apart by pattern, not colour)."""
     layers = []
     for rule in chart.rules:
+        comparator = rule.kind == "comparator"
         data = [{"t": rule.value, "text": rule.label}]
         at = {axis: {"field": "t", "type": "quantitative"}}
-        dash = {"type": "rule", "strokeDash": [6, 3], "color": PALETTE[3], "size": 2}
+        dash = {
+            "type": "rule",
+            "strokeDash": [2, 2] if comparator else [6, 3],
+            "color": PALETTE[4] if comparator else PALETTE[3],
+            "size": 2,
+        }
         layers.append(_layer(data, dash, at))
-        words = {"type": "text", "align": "left", "dx": 3, "dy": -6, "fontSize": 11}
-        where = {**at, ("y" if axis == "x" else "x"): {"value": 0}}
+        words = {"type": "text", "dy": -6, "fontSize": 11, "color": "#0b0c0c"}
+        if comparator and axis == "y":  # right-hand end, below the line: clear of a target's label
+            words |= {"align": "right", "dx": -3, "dy": 12}
+            where = {**at, "x": {"value": WIDTH}}
+        else:
+            words |= {"align": "left", "dx": 3}
+            where = {**at, ("y" if axis == "x" else "x"): {"value": 0}}
         text = {**where, "text": {"field": "text", "type": "nominal"}}
-        layers.append(_layer(data, {**words, "color": "#0b0c0c"}, text))
+        layers.append(_layer(data, words, text))
     return layers
 
 
+def _segments(points: list) -> dict[int, str]:
+    """Each shown point's line segment: a series is cut wherever a point is withheld or blank, so
+    the line breaks there and never joins the quarters either side (nothing is interpolated)."""
+    seg: dict[int, str] = {}
+    count: dict[str, int] = {}
+    broken: dict[str, bool] = {}  # the series' last point was withheld (or there was none yet)
+    for i, p in enumerate(points):
+        if p.value is None:
+            broken[p.series] = True
+            continue
+        if broken.get(p.series, True):
+            count[p.series] = count.get(p.series, 0) + 1
+        broken[p.series] = False
+        seg[i] = f"{p.series}#{count[p.series]}"
+    return seg
+
+
 def line_chart(chart: Chart) -> alt.LayerChart:
-    """Lines over periods, one per series, each with its own dash and point shape and labels."""
-    points = chart.points
-    shown = [(p, v) for p in points if (v := p.value) is not None]
+    """Lines over periods, one per series, each with its own dash and point shape and labels.
+    A withheld or blank point is left out of the data and the line is split there (``detail``
+    on segments), so the gap shows; the period stays on the axis."""
+    points = list(chart.points)
+    segment = _segments(points)
     series = list(dict.fromkeys(p.series for p in points))
     periods = list(dict.fromkeys(p.label for p in points))
     values = [
-        {"period": p.label, "value": v, "series": p.series, "text": number(v, chart.unit)}
-        for p, v in shown
+        {
+            "period": p.label,
+            "value": p.value,
+            "series": p.series,
+            "segment": segment[i],
+            "text": number(p.value, chart.unit),
+        }
+        for i, p in enumerate(points)
+        if p.value is not None
     ]
     n = len(series)
+    # one series (named in the subtitle) needs no legend
+    legend = {} if n > 1 else {"legend": None}
     colour = alt.Color(
         field="series",
         type="nominal",
         title=None,
         scale=alt.Scale(domain=series, range=PALETTE[:n]),
+        **legend,
     )
     dash = alt.StrokeDash(
-        field="series", type="nominal", title=None, scale=alt.Scale(domain=series, range=DASHES[:n])
+        field="series",
+        type="nominal",
+        title=None,
+        scale=alt.Scale(domain=series, range=DASHES[:n]),
+        **legend,
     )
     shape = alt.Shape(
-        field="series", type="nominal", title=None, scale=alt.Scale(domain=series, range=SHAPES[:n])
+        field="series",
+        type="nominal",
+        title=None,
+        scale=alt.Scale(domain=series, range=SHAPES[:n]),
+        **legend,
     )
-    top = max([v for _, v in shown] + [1.0])
+    top = max([v["value"] for v in values] + [r.value for r in chart.rules] + [1.0])
     domain_max = 100.0 if chart.unit == "percent" and top <= 100 else top * 1.2
     enc = {
         "x": alt.X(
-            field="period", type="ordinal", sort=periods, title=None, axis=alt.Axis(labelAngle=0)
+            field="period",
+            type="ordinal",
+            sort=periods,
+            title=None,
+            scale=alt.Scale(domain=periods),  # every period on the axis, withheld ones too
+            # "2013-Q1 (to 31 Jan)" on two lines
+            axis=alt.Axis(
+                labelAngle=0, labelExpr="split(replace(datum.label, ' (', '\\n('), '\\n')"
+            ),
         ),
         "y": alt.Y(
             field="value",
@@ -187,21 +246,30 @@ def line_chart(chart: Chart) -> alt.LayerChart:
             scale=alt.Scale(domain=[0, domain_max]),
         ),
     }
-    lines = _layer(values, {"type": "line"}, {**enc, "color": colour, "strokeDash": dash})
+    line_enc = {
+        **enc,
+        "color": colour,
+        "strokeDash": dash,
+        "detail": alt.Detail(field="segment", type="nominal"),
+    }
+    lines = _layer(None, {"type": "line"}, line_enc)
     pts = _layer(
-        values,
+        None,
         {"type": "point", "filled": True, "size": 70},
         {**enc, "color": colour, "shape": shape},
     )
+    # a compact chart over its table labels the latest figure of each line only
+    labelled = list({v["series"]: v for v in values}.values()) if chart.label_last else None
     labels = _layer(
-        values,
+        labelled,
         {"type": "text", "dy": -10, "fontSize": 11, "color": "#0b0c0c"},
         {**enc, "text": alt.Text(field="text", type="nominal")},
     )
     return alt.LayerChart(
+        data=alt.Data(values=values),  # one copy of the data for the line, points and labels
         layer=[lines, pts, labels, *_reference_lines(chart, "y")],
         width=WIDTH,
-        height=220,
+        height=chart.height or 220,
         title=_title(chart.title, chart.subtitle),
     )
 

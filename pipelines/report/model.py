@@ -114,17 +114,49 @@ def load_public(out_dir: Path) -> Metrics:
     return Metrics.read(Path(out_dir) / "metrics_public.csv")
 
 
-def previous_year(metrics: Metrics, row: Row, period_end: str) -> tuple[str, Row] | None:
-    """The same figure for the financial year before the one containing ``period_end``, when the
-    measure is also counted by financial year (``2011-12`` for a period ending in 2012-13)."""
+def same_period_last_year(metrics: Metrics, row: Row) -> Row | None:
+    """The same figure for the period a year earlier (the ``previous_year`` row of the metrics
+    layer: period_start - 12 months to period_end - 12 months), so a change compares like with
+    like; None when the metrics layer has no such row."""
+    return metrics.get(row.analysis, row.measure, row.scope, "previous_year", "all")
+
+
+def year_earlier(iso: str) -> str:
+    """``2012-12-31`` -> ``2011-12-31`` (29 February -> 28 February): the previous-year period."""
     try:
-        end = dt.date.fromisoformat(period_end)
+        d = dt.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    try:
+        return d.replace(year=d.year - 1).isoformat()
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28).isoformat()
+
+
+def quarter_end(category: str) -> dt.date | None:
+    """``2012-Q3`` -> 30 September 2012; None for anything that is not a calendar quarter."""
+    try:
+        year, q = category.split("-Q")
+        month = 3 * int(q)
+        if not 1 <= int(q) <= 4:
+            return None
+        first_of_next = dt.date(int(year) + month // 12, month % 12 + 1, 1)
     except ValueError:
         return None
-    start_year = end.year if end.month >= 4 else end.year - 1
-    want = f"{start_year - 1}-{str(start_year)[2:]}"
-    prev = metrics.get(row.analysis, row.measure, row.scope, "financial_year", want)
-    return (want, prev) if prev is not None else None
+    return first_of_next - dt.timedelta(days=1)
+
+
+def part_quarter(category: str, period_end: str) -> dt.date | None:
+    """The date a quarter is cut at when period_end falls inside it before its last day (the
+    metrics layer cuts the last quarter of a series at period_end); None for a whole quarter."""
+    end = quarter_end(category)
+    try:
+        cut = dt.date.fromisoformat(period_end)
+    except ValueError:
+        return None
+    if end is None or not (end.replace(month=end.month - 2, day=1) <= cut < end):
+        return None
+    return cut
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,11 +7,21 @@ can disclose a withheld figure.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 
-from pipelines.report.model import WITHHELD, Metrics, Reference, Row, Target, to_number
-from pipelines.report.spec import category_label, measure_name, scope_label
+from pipelines.report.model import (
+    WITHHELD,
+    Metrics,
+    Reference,
+    Row,
+    Target,
+    part_quarter,
+    same_period_last_year,
+    to_number,
+)
+from pipelines.report.spec import category_label, measure_name, pages, polarity, scope_label, spec
 
 #: Shown for a figure that does not apply or is not held (a rate with no cases, no comparator).
 NOT_APPLICABLE = "–"
@@ -274,6 +284,175 @@ def follow_up_missing(months: int, data_as_at: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Direction of travel: quarterly series and the same period last year
+
+#: Said instead of a chart when every quarter of a series is withheld or not applicable.
+NOTHING_DRAWN = "No chart: every quarter of this figure is withheld or not applicable."
+_COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
+
+
+def quarter_label(category: str, period_end: str) -> str:
+    """``2013-Q1 (to 31 Jan)`` for the last quarter of a series when period_end cuts it short;
+    the category itself otherwise."""
+    cut = part_quarter(category, period_end)
+    return f"{category} (to {cut.day} {cut:%b})" if cut else category
+
+
+@dataclasses.dataclass(frozen=True)
+class Quarter:
+    """One quarter of a series as the title rule sees it: its label, its shown value (None when
+    withheld or blank) and whether it is a part quarter (cut at period_end)."""
+
+    label: str
+    value: float | None
+    part: bool = False
+
+
+def _same(a: float, b: float, unit: str) -> bool:
+    """Two figures are "the same" when they read the same as written in a title."""
+    return number(a, unit) == number(b, unit)
+
+
+def _step(a: float, b: float, unit: str) -> int:
+    return 0 if _same(a, b, unit) else (1 if b > a else -1)
+
+
+def direction_title(name: str, series: Sequence[Quarter], unit: str, whole_only: bool) -> str:
+    """The title of a quarterly series: the direction of the latest move between shown quarters
+    and how many quarters it has run ("Re-referrals fell for three quarters running, from 44% in
+    2011-Q4 to 40% in 2012-Q3"). Withheld quarters are skipped, never guessed: a run only counts
+    moves between neighbouring shown quarters, and a move across a gap names both quarters.
+    ``whole_only`` (counts that grow with the length of the period): a part quarter is left out
+    of the comparison (the caption says so), so a short last quarter is never called a fall."""
+    usable = [
+        (i, q) for i, q in enumerate(series) if q.value is not None and not (whole_only and q.part)
+    ]
+    if not usable:
+        return f"{name}: quarterly figures withheld or not available"
+    if len(usable) == 1:
+        (_, q) = usable[0]
+        return f"{name}: {number(q.value or 0, unit)} in {q.label}; no other quarter to compare"
+    i2 = usable[-1][0]
+    after = [q for q in series[i2 + 1 :] if not (whole_only and q.part)]
+    tail = "; the later quarters are withheld or not available" if after else ""
+    return _direction(name, usable, unit) + tail
+
+
+def _direction(name: str, usable: Sequence[tuple[int, Quarter]], unit: str) -> str:
+    """The direction sentence of ``direction_title`` from its comparable quarters (two or more)."""
+    (i1, prev), (i2, last) = usable[-2], usable[-1]
+    a, b = prev.value or 0.0, last.value or 0.0
+    way = _step(a, b, unit)
+    run, start = 1, prev
+    for (j1, q1), (j2, q2) in zip(usable[-3::-1], usable[-2::-1], strict=False):
+        if j2 != j1 + 1 or _step(q1.value or 0.0, q2.value or 0.0, unit) != way:
+            break
+        run, start = run + 1, q1
+    x, y, verb = number(a, unit), number(b, unit), "rose" if way > 0 else "fell"
+    if i2 != i1 + 1:  # a withheld or blank quarter between the two: name both
+        if way == 0:
+            return f"{name} was {y} in {last.label}, as in {prev.label}"
+        return f"{name} {verb} from {x} in {prev.label} to {y} in {last.label}"
+    if way == 0:
+        if run == 1:
+            return f"{name} held at {y} in {last.label}, as in {prev.label}"
+        quarters = _COUNTS.get(run + 1, str(run + 1))
+        return f"{name} held at about {y} for {quarters} quarters, to {last.label}"
+    if run == 1:
+        return f"{name} {verb} in {last.label}, from {x} to {y}"
+    first = number(start.value or 0.0, unit)
+    return (
+        f"{name} {verb} for {_COUNTS.get(run, str(run))} quarters running, from {first} in "
+        f"{start.label} to {y} in {last.label}"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """The change from the same period last year: an arrow (decoration only: ``aria-hidden``),
+    the words that carry the meaning ("up 4.2 points, worse") and the direction (1, 0, -1)."""
+
+    arrow: str
+    words: str
+    way: int
+    judgement: str = ""
+
+
+ARROWS = {1: "↑", 0: "→", -1: "↓"}
+
+
+def change(now: float | None, before: float | None, unit: str, polarity_: str) -> Change | None:
+    """Up or down by how much, and better or worse from the measure's polarity (``higher``,
+    ``lower``; ``none`` says neither). Percentages change in points (from the figures as the
+    table shows them, to one decimal place); counts by the number and the percentage. None when
+    either figure is withheld or blank (there is nothing to compare)."""
+    if now is None or before is None:
+        return None
+    if unit == "percent" or not (float(now).is_integer() and float(before).is_integer()):
+        d = round(now, 1) - round(before, 1)
+        size = f"{abs(d):.1f}" + (" points" if unit == "percent" else "")
+        way = 0 if abs(d) < 0.05 else (1 if d > 0 else -1)
+    else:
+        d = now - before
+        way = 0 if d == 0 else (1 if d > 0 else -1)
+        size = f"{int(abs(d)):,}" + (f" ({pct(100 * abs(d) / before)})" if before else "")
+    if way == 0:
+        return Change(ARROWS[0], "no change", 0)
+    good = {"higher": 1, "lower": -1}.get(polarity_, 0)
+    judgement = "" if not good else ("better" if way == good else "worse")
+    words = f"{'up' if way > 0 else 'down'} {size}" + (f", {judgement}" if judgement else "")
+    return Change(ARROWS[way], words, way, judgement)
+
+
+def subject(label: str) -> str:
+    """A headline label as the subject of a sentence: ``Referrals received: Prevention Service``
+    -> ``Referrals received (Prevention Service)``."""
+    head, _, rest = label.partition(": ")
+    return f"{head} ({rest})" if rest else label
+
+
+def _notable(now: float, before: float, unit: str, rules: dict[str, float]) -> bool:
+    """Is a change in a figure without a better direction worth a key message? Counts: a change
+    of at least ``notable_count_change`` per cent; percentages: ``notable_points_change`` points."""
+    if unit == "count":
+        return bool(before) and 100 * abs(now - before) / before >= rules["notable_count_change"]
+    return abs(round(now, 1) - round(before, 1)) >= rules["notable_points_change"]
+
+
+def direction_messages(m: Metrics, analysis: str) -> list[str]:
+    """Key messages on the same period last year, for the page's headline figures: every figure
+    where better or worse has a meaning (polarity), and others that moved notably (``pages.yaml``
+    ``direction``). Worse first, then better, then the others; at most
+    ``max_messages``. A figure withheld or blank in either period (e.g. no previous-year
+    denominator) says nothing about direction."""
+    rules = spec()["direction"]
+    found = []
+    for measure, scope, label in pages()[analysis]["headline"]:
+        r = m.get(analysis, measure, scope)
+        p = same_period_last_year(m, r) if r else None
+        if r is None or p is None or (p.denominator.strip() in ("0", "0.0")):
+            continue
+        ch = change(r.number, p.number, r.unit, polarity(measure))
+        if ch is None or r.number is None or p.number is None:
+            continue
+        if polarity(measure) == "none" and not _notable(r.number, p.number, r.unit, rules):
+            continue
+        who = subject(label)
+        now, before = number(r.number, r.unit), number(p.number, r.unit)
+        if now == before and ch.way:  # a change smaller than the rounding: one decimal place
+            now, before = cell(r.value, r.unit), cell(p.value, r.unit)
+        if not ch.way:
+            text = f"{who} was {now}, as in the same period last year."
+        else:
+            verb = "rose" if ch.way > 0 else "fell"
+            text = f"{who} {verb} from {before} to {now} on the same period last year"
+            text += f" ({ch.judgement})." if ch.judgement else "."
+        rank = {"worse": 0, "better": 1, "": 2}[ch.judgement] if ch.way else 3
+        found.append((rank, len(found), text))
+    return [t for _, _, t in sorted(found)[: rules["max_messages"]]]
+
+
+# ---------------------------------------------------------------------------------------------
 # Key messages: a few plain sentences, first on each page and on the index.
 
 
@@ -286,7 +465,8 @@ def _v(
 
 def key_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
     fn = KEY_MESSAGES.get(analysis)
-    return [s for s in (fn(m, ref) if fn else []) if s]
+    out = [s for s in (fn(m, ref) if fn else []) if s]
+    return out + (direction_messages(m, analysis) if analysis in pages() else [])
 
 
 def _referrals(m: Metrics, ref: Reference) -> list[str]:
