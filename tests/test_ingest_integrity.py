@@ -437,3 +437,21 @@ def test_row_numbers_stay_true_when_a_large_file_is_read_in_parallel(tmp_path):
     assert not wrong, wrong[:5]
     assert rows(con, 'SELECT "row", reference FROM set_aside') == [(n - 4, f"A{n - 5}")]
     assert summary.file("ifss_distance_travelled").rows_blank == 1
+
+
+def test_a_megabyte_value_is_set_aside_and_never_copied(tmp_path):
+    huge = "x" * 1_048_576
+    raw = delivery(
+        tmp_path,
+        {"dat_referrals.csv": dat_file(dat_row("R1", "C1"), dat_row("R2", "C2", team=huge))},
+    )
+    summary, con = run_ingest(raw, tmp_path)
+    f = summary.file("dat_referrals")
+    assert (f.rows_read, f.rows_loaded, f.rows_set_aside) == (2, 1, 1)
+    ((row, column, value, code, reference),) = rows(
+        con, 'SELECT "row", "column", value, reason_code, reference FROM set_aside'
+    )
+    assert (row, column, code, reference) == (3, "team", "cell_too_large", "R2")
+    assert value == "<1,048,576 characters>"
+    longest = rows(con, "SELECT max(length(reason)) FROM set_aside")[0][0]
+    assert longest < 400

@@ -19,6 +19,7 @@ from pipelines.errors import PipelineError
 from pipelines.ingest import records
 from pipelines.ingest.aliases import aliases, label_lookup, yes_no_values
 from pipelines.ingest.discover import Note, SourceFile, read_text
+from pipelines.ingest.workbook import limits
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -157,14 +158,16 @@ def reason_expr(
         bad = f"{typed} IS NULL"
     else:
         bad = None
-    whens = []
+    # A value longer than any real one (workbook.yaml max_value_chars, shared with workbooks) is
+    # not data: its row is set aside and the value never copied into set_aside or any output.
+    whens = [f"WHEN length({clean}) > {limits().max_value_chars} THEN 'cell_too_large'"]
     if spec.get("required"):
         whens.append(f"WHEN {clean} IS NULL THEN 'blank_required'")
     if kind in ID_TYPES:
         whens.append(f"WHEN ing_not_id({clean}) THEN 'not_an_id'")
     if bad:
         whens.append(f"WHEN {clean} IS NOT NULL AND {bad} THEN {lit(failure)}")
-    return f"CASE {' '.join(whens)} END" if whens else None
+    return f"CASE {' '.join(whens)} END"
 
 
 def _reason_text(reason: str, column: str, spec: dict, shown: str) -> str:
@@ -194,10 +197,18 @@ def _reason_text(reason: str, column: str, spec: dict, shown: str) -> str:
         f"CASE {reason} "
         "WHEN 'blank_required' THEN "
         f"{lit(f'{column} is blank but required: fill it in the source system.')} "
+        f"WHEN 'cell_too_large' THEN {lit(column + ': ')} || {shown} || "
+        f"{lit(TOO_LARGE_HINT)} "
         f"WHEN 'not_an_id' THEN {lit(column + ': ')} || {shown} || "
         f"{lit(not_id_hint)} "
         f"ELSE {lit(column + ': ')} || {shown} || {lit(' ' + hint + '.')} END"
     )
+
+
+TOO_LARGE_HINT = (
+    " is far longer than any value of this column, so it is not data (often text pasted into the "
+    "wrong column, or a stray quote): correct the record in the source system and export again."
+)
 
 
 def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -535,6 +546,10 @@ def _stage_once(
             reason = reason_expr(column, s, cleaned, f"t.{q(column)}", f"t.{q('_p_' + column)}")
             value = "'<withheld>'" if withheld(s, column) else cleaned
             shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
+            # a value too large to be data is never copied: only its length is shown
+            size = f"'<' || format('{{:,}}', length({cleaned})) || ' characters>'"
+            value = f"CASE WHEN ({reason}) = 'cell_too_large' THEN {size} ELSE {value} END"
+            shown = f"CASE WHEN ({reason}) = 'cell_too_large' THEN {size} ELSE {shown} END"
             problems.append(
                 f'SELECT _row, {order} AS _ord, {lit(column)} AS "column", {value} AS value, '
                 f"{reason} AS reason_code, {_reason_text(reason, column, s, shown)} AS reason, "
