@@ -57,7 +57,9 @@ class SourceFile:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """The file's name as stored in the warehouse and shown to people: bytes of the name that
+        are not UTF-8 (an old Windows code page) are shown as U+FFFD."""
+        return self.path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class Problems(list[str]):
@@ -394,7 +396,13 @@ def _inspect_csv(extract: str, path: Path, workdir: Path, problems: Problems) ->
         )
     columns, dropped = _map_headers(extract, path.name, headers, problems, notes)
     utf8_path = None
-    if encoding not in ("utf-8", "utf-8-bom") or endings or blanks or _GLOB.search(str(path)):
+    if (
+        encoding not in ("utf-8", "utf-8-bom")
+        or endings
+        or blanks
+        or _GLOB.search(str(path))
+        or not str(path).isprintable()  # bytes that are not UTF-8 in the name, control chars
+    ):
         utf8_path = workdir / f"{extract}.utf8.csv"
         body = records.without_blank_lines(text, delimiter) if blanks else text
         utf8_path.write_text(body, encoding="utf-8", newline="")
