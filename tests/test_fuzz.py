@@ -67,8 +67,9 @@ def _params() -> list:
     if REPLAY:
         return [pytest.param(Case.parse(c), id=c) for c in REPLAY.split(",") if c.strip()]
     return [
-        pytest.param(c, id=c.id, marks=[pytest.mark.slow] if k >= DEFAULT_CASES else [])
-        for k, c in enumerate(campaign(CASES))
+        # whole CLI runs: in `make test`, not in the fast lane (`make check`)
+        pytest.param(c, id=c.id, marks=[pytest.mark.slow])
+        for c in campaign(CASES)
     ]
 
 

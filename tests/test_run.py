@@ -500,7 +500,8 @@ def test_fix_lists_hold_control_characters_and_stay_formula_safe(tmp_path: Path)
     import openpyxl
     import pandas as pd
 
-    from pipelines.validate.report import CELL_MAX_CHARS, FIXLIST_COLUMNS, write_csv, write_xlsx
+    from pipelines.spreadsheet import CELL_MAX_CHARS
+    from pipelines.validate.report import FIXLIST_COLUMNS, write_csv, write_xlsx
 
     values = [
         "a\x01b",

@@ -22,9 +22,9 @@ import pytest
 from pipelines.config import load_config
 from pipelines.contract import extracts
 from pipelines.ingest.workbook import column_letters as column_letter
+from pipelines.spreadsheet import safe_cell
 from pipelines.validate import validate, write_dq_report
 from pipelines.validate.engine import FINDING_COLUMNS, WITHHELD
-from pipelines.validate.report import safe_cell
 from pipelines.validate.rules import load_rules
 
 D = dt.date

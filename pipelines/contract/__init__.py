@@ -41,6 +41,26 @@ def metrics_shape() -> dict[str, Any]:
 METRICS_COLUMNS: list[str] = metrics_shape()["columns"]
 
 
+#: The DuckDB type of each contract column type in the staging and curated tables.
+SQL_TYPES: dict[str, str] = {
+    "record_id": "VARCHAR",
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "code_list": "VARCHAR[]",
+    "date": "DATE",
+    "yesno": "BOOLEAN",
+    "integer": "INTEGER",
+}
+
+
 def codes(name: str) -> list[str]:
     """The valid codes of one code list, in file order."""
     return list(code_lists()[name])
+
+
+def personal(spec: dict[str, Any], column: str) -> bool:
+    """True for a column whose values are never shown in a message, set_aside, fix list or
+    output: IDs (pseudonymised in the warehouse) and dates of birth. ``spec`` is the column's
+    contract entry (empty when the column is not in the contract)."""
+    return column == "date_of_birth" or spec.get("type") == "id" or bool(spec.get("pseudonymise"))

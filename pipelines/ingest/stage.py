@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import codes, extracts
+from pipelines.contract import SQL_TYPES, codes, extracts, personal
 from pipelines.errors import PipelineError
 from pipelines.ingest import records
 from pipelines.ingest.aliases import aliases, label_lookup, yes_no_values
@@ -23,16 +23,6 @@ from pipelines.ingest.workbook import limits
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
-SQL_TYPES = {
-    "record_id": "VARCHAR",
-    "id": "VARCHAR",
-    "text": "VARCHAR",
-    "code": "VARCHAR",
-    "code_list": "VARCHAR[]",
-    "date": "DATE",
-    "yesno": "BOOLEAN",
-    "integer": "INTEGER",
-}
 TEXT_TYPES = {"record_id", "id", "text"}
 ID_TYPES = {"record_id", "id"}
 PARSE_FAILURE = {
@@ -78,11 +68,6 @@ def q(name: str) -> str:
 def lit(text: str) -> str:
     """A SQL string literal."""
     return "'" + str(text).replace("'", "''") + "'"
-
-
-def withheld(spec: dict, column: str) -> bool:
-    """Values never shown in set_aside: pseudonymised IDs and dates of birth."""
-    return bool(spec.get("pseudonymise")) or column == "date_of_birth"
 
 
 def create_macros(con: duckdb.DuckDBPyConnection, ipad_hex: str, opad_hex: str) -> None:
@@ -544,8 +529,8 @@ def _stage_once(
             own = s["type"] not in TEXT_TYPES or s["type"] in ID_TYPES
             cleaned = f"t.{q('_c_' + column if own else column)}"
             reason = reason_expr(column, s, cleaned, f"t.{q(column)}", f"t.{q('_p_' + column)}")
-            value = "'<withheld>'" if withheld(s, column) else cleaned
-            shown = "'(value withheld)'" if withheld(s, column) else f"'''' || {cleaned} || ''''"
+            value = "'<withheld>'" if personal(s, column) else cleaned
+            shown = "'(value withheld)'" if personal(s, column) else f"'''' || {cleaned} || ''''"
             # a value too large to be data is never copied: only its length is shown
             size = f"'<' || format('{{:,}}', length({cleaned})) || ' characters>'"
             value = f"CASE WHEN ({reason}) = 'cell_too_large' THEN {size} ELSE {value} END"

@@ -40,7 +40,7 @@ from xml.etree import ElementTree as ET
 
 import yaml
 
-from pipelines.contract import extracts
+from pipelines.contract import extracts, personal
 from pipelines.ingest.aliases import header_lookup, norm_header
 from pipelines.ingest.discover import _DELIMITERS, Note, Problems, SourceFile, _map_headers
 
@@ -837,10 +837,6 @@ def _blank(row: list[Any]) -> bool:
     return True
 
 
-def _withheld(spec: dict, column: str) -> bool:
-    return bool(spec.get("pseudonymise")) or column == "date_of_birth"
-
-
 # --------------------------------------------------------------------------------------------
 # Reading
 
@@ -1205,7 +1201,7 @@ def _check_cells(
             n = len(text)
         if n is not None:
             cells[pos] = None
-            value = "<withheld>" if _withheld(spec[column], column) else f"<{n:,} characters>"
+            value = "<withheld>" if personal(spec[column], column) else f"<{n:,} characters>"
             faults.append(
                 (
                     column,
@@ -1223,7 +1219,7 @@ def _check_cells(
         cleaned = cleaned.strip(_ENDS)
         cells[pos] = cleaned if cleaned.strip() else None
         if spec[column]["type"] in _NO_BREAK_TYPES and _BREAK.search(cleaned):
-            if _withheld(spec[column], column):
+            if personal(spec[column], column):
                 value, shown = "<withheld>", "(value withheld)"
             else:
                 value = _BREAKS.sub(" | ", cleaned)[:200]

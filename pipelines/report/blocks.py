@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from pipelines.contract import metrics_shape
 from pipelines.report import prose
 from pipelines.report.model import (
     RAG_RULE,
@@ -752,7 +753,7 @@ def provenance(page: Page, notebook: str) -> Section:
 
 def closing(page: Page) -> list[Any]:
     """Definitions, data quality statement, provenance."""
-    extracts = pages()[page.analysis]["extracts"]
+    extracts = metrics_shape()["sources"][page.analysis]
     return [
         definitions(page),
         data_quality(page, extracts, _link("dq_page_link")),

@@ -11,6 +11,7 @@ nothing depends on colour alone.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import altair as alt
 
@@ -92,8 +93,9 @@ def _layer(data: list[dict] | None, mark: dict, encoding: dict) -> alt.Chart:
     """One layer built through constructors only: Altair validates lazily (in ``to_dict``), so
     this skips the per-call schema validation of ``.encode``/``.properties`` (~30 ms a chart).
     ``data`` None: the layer uses the data of the chart it is layered in."""
+    source: dict[str, Any] = {} if data is None else {"data": alt.Data(values=data)}
     return alt.Chart(
-        **({} if data is None else {"data": alt.Data(values=data)}),
+        **source,
         mark=alt.MarkDef(**mark),
         encoding=alt.FacetedEncoding(**encoding),
     )
@@ -203,7 +205,7 @@ def line_chart(chart: Chart) -> alt.LayerChart:
     ]
     n = len(series)
     # one series (named in the subtitle) needs no legend
-    legend = {} if n > 1 else {"legend": None}
+    legend: dict[str, Any] = {} if n > 1 else {"legend": None}
     colour = alt.Color(
         field="series",
         type="nominal",
@@ -225,7 +227,8 @@ def line_chart(chart: Chart) -> alt.LayerChart:
         scale=alt.Scale(domain=series, range=SHAPES[:n]),
         **legend,
     )
-    top = max([v["value"] for v in values] + [r.value for r in chart.rules] + [1.0])
+    drawn = [p.value for p in points if p.value is not None]
+    top = max(drawn + [r.value for r in chart.rules] + [1.0])
     domain_max = 100.0 if chart.unit == "percent" and top <= 100 else top * 1.2
     enc = {
         "x": alt.X(

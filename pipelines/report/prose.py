@@ -426,7 +426,7 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
     ``max_messages``. A figure withheld or blank in either period (e.g. no previous-year
     denominator) says nothing about direction."""
     rules = spec()["direction"]
-    found = []
+    found: list[tuple[int, int, str]] = []
     for measure, scope, label in pages()[analysis]["headline"]:
         r = m.get(analysis, measure, scope)
         p = same_period_last_year(m, r) if r else None

@@ -17,16 +17,13 @@ from pipelines.transform.calendar import build_calendar
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
-#: Analyses in output order, with the warehouse tables each needs. Workforce is optional: it runs
-#: only when both workforce tables exist.
+#: Analyses in output order, with the warehouse tables each needs (pipelines/contract/metrics.yaml).
+#: An optional analysis (workforce) runs only when all its tables exist.
 ANALYSES: dict[str, tuple[str, ...]] = {
-    "referrals": ("dat_referrals", "ifss_referrals"),
-    "distance_travelled": ("ifss_referrals", "ifss_distance_travelled"),
-    "re_referrals": ("dat_referrals",),
-    "cpr": ("cpr_registrations", "cpr_reviews"),
-    "workforce": ("workforce_posts", "workforce_leavers"),
+    analysis: tuple(metrics_shape()["sources"][analysis])
+    for analysis in metrics_shape()["analyses"]
 }
-OPTIONAL_ANALYSES = {"workforce"}
+OPTIONAL_ANALYSES = set(metrics_shape()["optional_analyses"])
 
 # Row order of metrics.csv: analyses, measures, scopes, breakdowns and categories in the order
 # pipelines/contract/metrics.yaml gives them (the order docs/METRICS.md lists them).

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from pipelines.spreadsheet import safe_cell
 
 
 def _is_blank(value: object) -> bool:
@@ -31,7 +30,7 @@ def format_cell(value: object, whole: bool = True) -> str:
     if isinstance(value, str):
         # Free text (team names come from the source system) must not run as a spreadsheet
         # formula when the CSV is opened in Excel: a leading apostrophe makes it plain text.
-        return "'" + value if value[:1] in FORMULA_STARTS else value
+        return str(safe_cell(value))
     if isinstance(value, bool):
         return str(value)
     try:

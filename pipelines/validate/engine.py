@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.contract import extracts
+from pipelines.contract import SQL_TYPES, extracts, personal
 from pipelines.validate.rules import Rule, render_sql, resolve, text
 
 FINDING_COLUMNS = [
@@ -38,16 +38,10 @@ WITHHELD = "<withheld>"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 INTERNAL_RULE = "VAL-001"
 
-# DuckDB types each contract type may have in a staging table.
-_TYPES = {
-    "text": {"VARCHAR"},
-    "id": {"VARCHAR"},
-    "record_id": {"VARCHAR"},
-    "code": {"VARCHAR"},
-    "code_list": {"VARCHAR[]"},
-    "date": {"DATE"},
-    "yesno": {"BOOLEAN"},
-    "integer": {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"},
+# DuckDB types each contract type may have in a staging table: the contract's own, and any
+# integer width for integers (a hand-built or older warehouse may use another).
+_TYPES = {kind: {sql} for kind, sql in SQL_TYPES.items()} | {
+    "integer": {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"}
 }
 _PAIR_KEYS = ("column_A", "column_B")
 
@@ -63,10 +57,10 @@ def reference_column(extract: str) -> str | None:
 
 def withheld(extract: str | None, column: str | None) -> bool:
     """True for columns whose values never leave the warehouse: pseudonymised IDs, DOBs."""
-    if not extract or not column or extract not in extracts():
-        return column == "date_of_birth"
-    spec = extracts()[extract]["columns"].get(column) or {}
-    return column == "date_of_birth" or spec.get("type") == "id"
+    if not column:
+        return False
+    spec = extracts().get(extract or "", {}).get("columns", {}).get(column) or {}
+    return personal(spec, column)
 
 
 def format_value(value: Any) -> str:
