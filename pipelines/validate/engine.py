@@ -14,7 +14,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -409,23 +409,50 @@ def build_suite(
     return suite, needed
 
 
+_NARROW_INTS = {"int8", "int16", "int32", "uint8", "uint16", "uint32"}
+
+
 def _frame(record_batch: Any) -> pd.DataFrame:
-    """A pandas frame of one Arrow batch, dates as ``datetime64[ns]`` where they fit.
+    """A pandas frame of one Arrow table, dates as ``datetime64[ns]`` where they fit.
 
     Arrow dates become ``datetime64[ms]``, which GX's ``column_values.between`` does not
     recognise as a datetime column: it then compares value by value in Python (most of
     validation's time at scale). ``datetime64[ns]`` takes its vectorised path, same comparisons.
     A column holding a date outside ns range (before 1677 or after 2262, e.g. 9999-12-31) keeps
     ``ms`` in that batch, so such dates are still checked and reported exactly as before.
+    Likewise GX compares ``int64`` columns vectorised but ``int32`` (DuckDB INTEGER without a
+    blank) value by value, so narrower integers are widened (every value fits).
     """
     frame = record_batch.to_pandas(date_as_object=False)
     for name in frame.columns:
-        if str(frame[name].dtype) == "datetime64[ms]":
+        if str(frame[name].dtype) in _NARROW_INTS:
+            frame[name] = frame[name].astype("int64")
+        elif str(frame[name].dtype) == "datetime64[ms]":
             try:
                 frame[name] = frame[name].astype("datetime64[ns]")
             except (OverflowError, pd.errors.OutOfBoundsDatetime):
                 pass
     return frame
+
+
+def _batches(reader: Any, batch_rows: int) -> Iterator[Any]:
+    """Arrow batches of ``batch_rows`` rows (the last one smaller). DuckDB hands over at most a
+    row group (122,880 rows) at a time whatever size is asked for, and each GX validation has a
+    fixed cost of about 0.1 s per expectation, so its pieces are joined up to ``batch_rows``."""
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    n = 0
+    for record_batch in reader:
+        if record_batch.num_rows == 0:
+            continue
+        pending.append(record_batch)
+        n += record_batch.num_rows
+        if n >= batch_rows:
+            yield pa.Table.from_batches(pending)
+            pending, n = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _add_time(timings: dict[str, float], key: str, since: float) -> float:
@@ -473,9 +500,7 @@ def run_gx(
         reader = con.sql(f'SELECT {select} FROM "stg_{extract}"').to_arrow_reader(batch_rows)
         n_batches = 0
         t = _add_time(timings, "gx_setup", t1)
-        for record_batch in reader:
-            if record_batch.num_rows == 0:
-                continue
+        for record_batch in _batches(reader, batch_rows):
             n_batches += 1
             frame = _frame(record_batch)
             t = _add_time(timings, "gx_read_convert", t)
