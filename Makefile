@@ -38,8 +38,8 @@ ingest: $(STAMP) ## Load the extracts into DuckDB and print a summary
 sample: $(STAMP) ## Regenerate the synthetic sample in data/raw/sample
 	$(PY) -m pipelines sample
 
-bench: $(STAMP) ## Time the pipeline on national-scale data (100x the sample)
-	$(PY) -m pipelines bench
+bench: $(STAMP) ## Time each stage at 1, 10 and 100x the sample (SCALES=1,10,100)
+	$(PY) -m pipelines bench $(if $(SCALES),--scales $(SCALES))
 
 test: $(STAMP) ## Run every test (what CI runs)
 	$(PY) -m pipelines test

@@ -76,8 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the variants real exports have (BOM, cp1252, label headers, ...)",
     )
 
-    b = add("bench", "time the pipeline on national-scale data")
-    b.add_argument("--scale", type=float, default=100.0)
+    b = add("bench", "time each stage at 1, 10 and 100 x the sample (time and peak memory)")
+    b.add_argument(
+        "--scales", default="1,10,100", help="comma-separated sizes relative to the sample"
+    )
     b.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is quoted")
 
     t = add("test", "run every test (pytest)")
@@ -158,7 +160,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if verb == "bench":
         from pipelines.bench import bench
 
-        return bench(scale=args.scale, repeat=args.repeat)
+        return bench(scales=tuple(float(x) for x in args.scales.split(",")), repeat=args.repeat)
     if verb == "test":
         import pytest
 

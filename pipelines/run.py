@@ -475,6 +475,11 @@ def run(config: RunConfig, until: str = "report") -> int:
 def _run_locked(config: RunConfig, until: str) -> int:
     from pipelines.ingest.keys import check_key
 
+    if until != "ingest":
+        from pipelines.validate.engine import preload_gx
+
+        preload_gx()  # Great Expectations imports on a thread while ingest runs (seconds saved)
+
     key = check_key(
         config.key_file, config.db_path, new_key=config.new_key, source=config.key_source
     )
