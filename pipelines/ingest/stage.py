@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from pathlib import Path
 
 import duckdb
@@ -20,6 +19,7 @@ from pipelines.ingest import records
 from pipelines.ingest.aliases import aliases, label_lookup, yes_no_values
 from pipelines.ingest.discover import Note, SourceFile, read_text
 from pipelines.ingest.workbook import limits
+from pipelines.sql import fill
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -39,25 +39,6 @@ def sql_template(name: str) -> str:
     """A statement template of ``sql/`` without its comment lines (they name the placeholders)."""
     text = (SQL_DIR / name).read_text(encoding="utf-8")
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
-
-
-def fill(template: str, **values: str) -> str:
-    """``template`` with each ``{name}`` replaced by ``values[name]``, in one pass.
-
-    A substituted value is never read again, so a file name or value holding ``{...}`` stays as
-    it is. A placeholder without a value is an error (a bug in the caller, not the data's fault).
-    """
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise ValueError(f"SQL template placeholder {{{name}}} has no value")
-        return values[name]
-
-    return _PLACEHOLDER.sub(value, template)
 
 
 def q(name: str) -> str:

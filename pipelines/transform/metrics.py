@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from pipelines.config import RunConfig
 from pipelines.contract import METRICS_COLUMNS, code_lists, codes, metrics_shape
+from pipelines.sql import bound
 from pipelines.transform.calendar import build_calendar
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -37,8 +37,6 @@ CATEGORY_ORDER: dict[str, str | list[str]] = SHAPE["categories"]
 #: TEMP tables made for one computation (the calendar ones by calendar.build_calendar).
 TEMP_TABLES = ("_m_source_groups", "_m_bank_holidays", "_m_calendar", "_m_periods")
 
-_PARAM = re.compile(r"\$([a-z_]+)")
-
 #: TEMP macros made by sql/macros.sql.
 TEMP_MACROS = ("_m_pct", "_m_financial_years", "_m_period_list")
 
@@ -50,8 +48,7 @@ def read_sql(name: str) -> str:
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, dt.date]) -> pd.DataFrame:
     """Execute one SQL file, passing only the named parameters it uses (DuckDB rejects extras)."""
-    used = {name: params[name] for name in sorted(set(_PARAM.findall(sql)))}
-    return con.execute(sql, used).df()
+    return con.execute(sql, bound(sql, params)).df()
 
 
 def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -620,7 +620,7 @@ def run_sql(
             if any(spec_columns[e] - usable[e] for e in needed):
                 continue  # a column is missing or mistyped: SCH-001/SCH-002 already say which
         try:
-            cursor = con.execute(render_sql(rule, params, extra))
+            cursor = con.execute(*render_sql(rule, params, extra))
             names = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         except Exception as exc:  # duckdb.Error and template errors alike

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipelines.contract import codes, extracts
+from pipelines.sql import bound, fill
 
 HERE = Path(__file__).resolve().parent
 RULES_FILE = HERE / "rules.yaml"
@@ -120,18 +121,6 @@ def text(template: str, params: dict[str, Any]) -> str:
     )
 
 
-def _sql_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_sql_literal(v) for v in value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def resolve(
     value: Any, params: dict[str, Any], column: str | None = None, extract: str | None = None
 ) -> Any:
@@ -157,10 +146,13 @@ def resolve(
     return value
 
 
-def render_sql(rule: Rule, params: dict[str, Any], extra: dict[str, str] | None = None) -> str:
-    """The rule's SQL with `$name` replaced by SQL literals (rule params override settings)."""
-    values = {k: _sql_literal(v) for k, v in params.items()}
+def render_sql(
+    rule: Rule, params: dict[str, Any], fragments: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The rule's SQL with its ``{name}`` fragments filled, and the values of the `$name`
+    parameters it uses, for DuckDB to bind (rule params override settings; pipelines.sql)."""
+    values = dict(params)
     for key, value in rule.params.items():
-        values[key] = _sql_literal(resolve(value, params))
-    values.update(extra or {})
-    return Template(rule.sql or "").substitute(values)
+        values[key] = resolve(value, params)
+    sql = fill(rule.sql or "", **(fragments or {}))
+    return sql, bound(sql, values)
