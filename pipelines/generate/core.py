@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import holidays
@@ -168,21 +167,8 @@ def working_days_after(dates: np.ndarray, n: int | np.ndarray) -> np.ndarray:
     )
 
 
-def next_working_day(dates: np.ndarray) -> np.ndarray:
-    """The date itself when a working day, else the next one."""
-    return np.busday_offset(
-        np.asarray(dates, dtype="datetime64[D]"), 0, roll="forward", holidays=holiday_array()
-    )
-
-
 def fy_start(label: str) -> np.datetime64:
     return d(f"{label[:4]}-04-01")
-
-
-def fy_label(dates: np.ndarray) -> np.ndarray:
-    y, m, _ = ymd(dates)
-    start = np.where(m >= 4, y, y - 1)
-    return np.array([f"{s}-{(s + 1) % 100:02d}" for s in start], dtype=object)
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
@@ -199,16 +185,8 @@ def weighted_order(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-def as_date(value: Any) -> dt.date:
-    return dt.date.fromisoformat(str(value))
-
-
 def cut_prefix(sizes: np.ndarray, target: int) -> int:
     """How many items from the front whose sizes sum to at most ``target``."""
     if sizes.size == 0 or target <= 0:
         return 0
     return int(np.searchsorted(np.cumsum(sizes), target, side="right"))
-
-
-def seq(values: Sequence[Any]) -> np.ndarray:
-    return np.array(list(values), dtype=object)
