@@ -562,12 +562,16 @@ def month_first_dates(d: Delivery, rng: random.Random) -> None:
     column = rng.choice(columns_of(d.target[:-4], "date"))
     header, rows = d.table()
     i = header.index(column)
+    read_as = set()
     for row in rows:
         v = row[i]
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
             row[i] = f"{v[5:7]}/{v[8:10]}/{v[0:4]}"
             if column == "date_of_birth":
                 d.extra.add(row[i])
+            else:  # read day first, it is another date of this column: the mutation's own value
+                read_as.add(f"{v[0:4]}-{v[8:10]}-{v[5:7]}")
+    d.made = d.made | frozenset(read_as)
     d.put_table(header, rows)
 
 
@@ -1001,7 +1005,7 @@ class Case:
         d = Delivery(files=dict(base), target=target, names=[target])
         m.apply(d, random.Random(f"{self.id}"))
         if d.target in d.files and not d.target.endswith(".xlsx"):
-            d.made = made_tokens(base[target], d.files[d.target])
+            d.made = d.made | made_tokens(base[target], d.files[d.target])
         return d
 
 
