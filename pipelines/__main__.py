@@ -170,7 +170,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         # The markers are declared in pyproject.toml; tests/README.md says which test gets which.
         fast = "not slow and not browser and not subprocess"
-        return int(pytest.main([str(ROOT / "tests"), "-m", fast, "-q", *args.pytest_args]))
+        # one worker per core (pytest-xdist); work stealing keeps both busy to the end
+        spread = ["-n", "auto", "--dist", "worksteal"]
+        return int(pytest.main([str(ROOT / "tests"), "-m", fast, "-q", *spread, *args.pytest_args]))
     if verb == "lint":
         import subprocess
 
