@@ -2,18 +2,23 @@
 
 The rule, applied to the tidy metrics table (one row per figure):
 
-1. **Primary suppression.** Every count cell from 1 to ``threshold`` is withheld and shown as ``c``;
-   zeros stay ``0``. Count cells are numerators, denominators, and the value of a count row (a row
-   with blank numerator and denominator and unit ``count``).
+0. **What is protected.** Each count cell has a disclosure class (``disclosure`` in
+   pipelines/contract/metrics.yaml): ``children`` (counts of children, families, their referrals),
+   ``staff`` (staff who left, were off sick, by qualification length) or ``none`` (posts,
+   vacancies, agency cover, caseloads: not people). Cells of class ``none`` are shown as they are
+   and take no part in the rules below; the other two are protected alike.
+1. **Primary suppression.** Every protected count cell from 1 to ``threshold`` is withheld and shown
+   as ``c``; zeros stay ``0``. Count cells are numerators, denominators, and the value of a count
+   row (a row with blank numerator and denominator and unit ``count``).
 2. **Secondary suppression**, so that no withheld cell can be worked out by subtraction. The cells
    that add up to a published total are grouped into *additive sets*, one per breakdown
    (analysis, measure, scope, breakdown other than ``total``):
 
    - the numerators of a breakdown whose category rows share one denominator (categories of the
      same referrals: source group, age band, outcome, ...; their total is that denominator);
-   - the values of a breakdown of count rows (posts by team), whose total is the ``total`` row;
+   - the values of a breakdown of count rows, whose total is the ``total`` row;
    - the denominators of a breakdown of ratios with a denominator per category (accepted by
-     referral type, vacancy rate by team, re-referred by outcome), which add up to a category
+     referral type, re-referred by outcome), which add up to a category
      total published elsewhere. Means are not additive and are left out;
    - time: the quarters that lie wholly inside the reporting period, or inside the same period a
      year earlier, add up to that period's figure for counts of events dated in the period
@@ -25,8 +30,9 @@ The rule, applied to the tidy metrics table (one row per figure):
    e.g. no reason recorded): unpublished, but "total minus the others", so a remainder from 1 to
    ``threshold`` counts as a withheld cell. In each set, while exactly one cell is withheld, or
    the withheld cells add up to no more than ``threshold`` (so their sum would itself be a small
-   count), the smallest visible non-zero cell (first in row order on a tie) is withheld too. Sets
-   share cells, so the pass repeats until nothing changes. Then "total minus the visible
+   count), the smallest visible non-zero cell (first in row order on a tie) is withheld too. All
+   cells of a set are one column of one measure, so one class: sets of class ``none`` are
+   skipped. Sets share cells, so the pass repeats until nothing changes. Then "total minus the visible
    categories" is always the sum of two or more withheld cells, never a single one.
 3. **Values.** A percentage or a mean is withheld whenever its numerator or its denominator (its
    n) is withheld, so a withheld count cannot be recovered as value × denominator.
@@ -41,6 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -54,6 +61,44 @@ NON_ADDITIVE_BREAKDOWNS = {"financial_year", "quarter", "previous_year"}
 
 #: Cells of each measure whose quarters add up to a longer period's cell (metrics.yaml).
 ADDITIVE_OVER_TIME: dict[str, list[str]] = metrics_shape()["additive_over_time"]
+
+#: Disclosure classes whose count cells are withheld when small (metrics.yaml ``disclosure``);
+#: the third class, ``none``, is shown as it is.
+PROTECTED = frozenset({"children", "staff"})
+CLASSES = PROTECTED | {"none"}
+COUNT_CELLS = ("numerator", "denominator", "value")
+
+
+def disclosure_classes(shape: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """measure -> {numerator, denominator, value: class} from metrics.yaml ``disclosure``.
+
+    A measure is given one class for all its cells, or a class per cell (a cell not named is
+    protected as ``children``). An unknown class is an error in the contract, raised here at
+    import rather than quietly publishing or withholding.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for measure, given in shape.get("disclosure", {}).items():
+        cells = dict.fromkeys(COUNT_CELLS, given) if isinstance(given, str) else dict(given)
+        unknown = {c for c in cells.values() if c not in CLASSES} | (set(cells) - set(COUNT_CELLS))
+        if unknown:
+            raise ValueError(
+                f"pipelines/contract/metrics.yaml, disclosure, measure {measure}: "
+                f"{sorted(unknown)} is not a cell (numerator, denominator, value) or a class "
+                f"({', '.join(sorted(CLASSES))}); correct the entry."
+            )
+        out[measure] = {c: cells.get(c, "children") for c in COUNT_CELLS}
+    return out
+
+
+#: measure -> {cell: class}; a measure missing here is protected as ``children`` (fail safe; a
+#: test checks every measure of metrics.yaml has an entry).
+DISCLOSURE: dict[str, dict[str, str]] = disclosure_classes(metrics_shape())
+
+
+def protected(measure: str, column: str) -> bool:
+    """True when a count cell of ``measure`` in ``column`` is withheld when small."""
+    return DISCLOSURE.get(measure, {}).get(column, "children") in PROTECTED
+
 
 #: Ratios whose every category has its own denominator (accepted of that referral type, ...),
 #: even when two denominators happen to be equal.
@@ -165,15 +210,23 @@ def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
         numbers["numerator"].isna() & numbers["denominator"].isna() & (df["unit"] == "count")
     )
 
+    def guarded(i: int, col: str) -> bool:
+        return protected(df.at[i, "measure"], col)
+
     withheld: set[tuple[int, str]] = set()
     for col in ("numerator", "denominator"):
-        withheld |= {(i, col) for i, x in numbers[col].items() if _small(x, threshold)}
+        withheld |= {
+            (i, col) for i, x in numbers[col].items() if _small(x, threshold) and guarded(i, col)
+        }
     withheld |= {
-        (i, "value") for i, x in numbers["value"][is_count_row].items() if _small(x, threshold)
+        (i, "value")
+        for i, x in numbers["value"][is_count_row].items()
+        if _small(x, threshold) and guarded(i, "value")
     }
 
     if threshold > 0:
-        sets = _additive_sets(df)
+        # A set's cells are one column of one measure: one class, protected or not.
+        sets = [(cells, rest) for cells, rest in _additive_sets(df) if guarded(*cells[0])]
         changed = True
         while changed:
             changed = False
