@@ -168,3 +168,18 @@ def test_public_file_of_the_sample_discloses_nothing(runs, tmp_path):
         write_metrics(public, tmp_path / "metrics_public.csv")
         text = (tmp_path / "metrics_public.csv").read_text(encoding="utf-8")
         assert ",c," in text  # the sample has small cells: suppression is exercised
+
+
+def test_public_file_of_the_sample_shows_posts_and_withholds_staff_off_sick(runs):
+    """In 2012-13 the sample has 1 to 3 vacant posts in 5 teams and 3 roles (posts, not people:
+    shown) and 4 post holders on long-term sick leave (people: withheld)."""
+    metrics = runs["2012-13"]
+    public = suppress(metrics, 4)
+    vacancy = (public["measure"] == "vacancy_rate") & public["breakdown"].isin(["team", "role"])
+    small = vacancy & metrics["numerator"].between(1, 4)
+    assert small.sum() == 8
+    assert (public.loc[small, "numerator"] == metrics.loc[small, "numerator"]).all()
+    assert (public.loc[vacancy, "value"] != "c").all()
+    sick = _row(public, "workforce", "long_term_sick", "WORKFORCE")
+    assert (sick["numerator"], sick["denominator"], sick["value"]) == ("c", 81, "c")
+    assert _row(metrics, "workforce", "long_term_sick", "WORKFORCE")["numerator"] == 4

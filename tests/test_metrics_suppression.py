@@ -7,8 +7,9 @@ import random
 import pandas as pd
 import pytest
 
-from pipelines.contract import codes
+from pipelines.contract import codes, metrics_shape
 from pipelines.transform import METRICS_COLUMNS, compute_metrics, suppress, write_metrics
+from pipelines.transform.suppression import DISCLOSURE, disclosure_classes
 from tests.fixtures.metrics.helpers import assert_no_disclosure, config, insert, warehouse
 
 C = "c"
@@ -82,11 +83,11 @@ def test_small_denominators_and_count_breakdowns():
             ("accepted", "referral_type", "NEW", 27, 30, 90.0, "percent"),
             ("accepted", "referral_type", "CONSULTATION", 8, 9, 800 / 9, "percent"),
             ("accepted", "referral_type", "ADVICE", 2, 2, 100.0, "percent"),
-            ("posts", "total", "all", nan, nan, 17, "count"),
-            ("posts", "team", "A", nan, nan, 5, "count"),
-            ("posts", "team", "B", nan, nan, 3, "count"),
-            ("posts", "team", "C", nan, nan, 9, "count"),
-            ("caseload_mean", "team", "B", nan, 3, 21.5, "count"),
+            # children registered, as counts by a breakdown that adds up to the total
+            ("registrations", "total", "all", nan, nan, 17, "count"),
+            ("registrations", "category", "NEG", nan, nan, 5, "count"),
+            ("registrations", "category", "PHY", nan, nan, 3, "count"),
+            ("registrations", "category", "EMO", nan, nan, 9, "count"),
             ("lateral_checks", "total", "all", 0, 3, 0.0, "percent"),
         ]
     )
@@ -100,12 +101,10 @@ def test_small_denominators_and_count_breakdowns():
     assert out.loc[("accepted", "referral_type", "CONSULTATION"), "denominator"] == C
     assert out.loc[("accepted", "referral_type", "CONSULTATION"), "value"] == C
     assert out.loc[("accepted", "referral_type", "NEW"), "value"] == 90.0
-    # team B (3 posts) withheld and team A (5) as well, so 17 - 9 reveals neither
-    assert out.loc[("posts", "team", "B"), "value"] == C
-    assert out.loc[("posts", "team", "A"), "value"] == C
-    assert out.loc[("posts", "team", "C"), "value"] == 9
-    # a mean over 3 posts is withheld with its n
-    assert out.loc[("caseload_mean", "team", "B"), "value"] == C
+    # PHY (3 children) withheld and NEG (5) as well, so 17 - 9 reveals neither
+    assert out.loc[("registrations", "category", "PHY"), "value"] == C
+    assert out.loc[("registrations", "category", "NEG"), "value"] == C
+    assert out.loc[("registrations", "category", "EMO"), "value"] == 9
     # 0 of 3: the zero stays, the small denominator and the value go
     row = out.loc[("lateral_checks", "total", "all")]
     assert (row["numerator"], row["denominator"], row["value"]) == (0, C, C)
@@ -232,7 +231,8 @@ def test_quarters_inside_the_period_are_protected_against_its_total():
     # April to December 2012 is exactly Q2 + Q3 + Q4: the total 30 = 12 + 3 + 15, so Q3's 3
     # would be 30 - 12 - 15 if only Q3 were withheld; the smallest visible quarter goes too.
     # Quarters of 2011 lie outside the period (but Q2-Q4 2011 inside the previous year: 9 = 5 + 0
-    # + 4, where 4 is withheld and 5 must follow). Posts are a stock: never protected this way.
+    # + 4, where 4 is withheld and 5 must follow). Children on the register at a date are a stock:
+    # never protected this way.
     df = _frame(
         [
             ("received", "total", "all", nan, nan, 30, "count"),
@@ -245,10 +245,10 @@ def test_quarters_inside_the_period_are_protected_against_its_total():
             ("received", "quarter", "2012-Q2", nan, nan, 12, "count"),
             ("received", "quarter", "2012-Q3", nan, nan, 3, "count"),
             ("received", "quarter", "2012-Q4", nan, nan, 15, "count"),
-            ("posts", "total", "all", nan, nan, 30, "count"),
-            ("posts", "quarter", "2012-Q2", nan, nan, 12, "count"),
-            ("posts", "quarter", "2012-Q3", nan, nan, 3, "count"),
-            ("posts", "quarter", "2012-Q4", nan, nan, 15, "count"),
+            ("on_register", "total", "all", nan, nan, 30, "count"),
+            ("on_register", "quarter", "2012-Q2", nan, nan, 12, "count"),
+            ("on_register", "quarter", "2012-Q3", nan, nan, 3, "count"),
+            ("on_register", "quarter", "2012-Q4", nan, nan, 15, "count"),
         ]
     )
     out = suppress(df, 4).set_index(["measure", "breakdown", "category"])["value"]
@@ -260,5 +260,110 @@ def test_quarters_inside_the_period_are_protected_against_its_total():
     assert out[("received", "quarter", "2011-Q2")] == C  # previous year: 9 - 0 - 4
     assert out[("received", "quarter", "2011-Q1")] == 20
     assert out[("received", "total", "all")] == 30
-    assert out[("posts", "quarter", "2012-Q3")] == C
-    assert out[("posts", "quarter", "2012-Q2")] == 12  # a stock does not add up over time
+    assert out[("on_register", "quarter", "2012-Q3")] == C
+    assert out[("on_register", "quarter", "2012-Q2")] == 12  # a stock does not add up over time
+
+
+def _workforce(rows: list[tuple]) -> pd.DataFrame:
+    """Like ``_frame``, for the workforce analysis."""
+    df = _frame(rows)
+    df["analysis"], df["scope"] = "workforce", "WORKFORCE"
+    return df
+
+
+def test_posts_and_vacancies_are_shown_staff_counts_are_withheld():
+    """Posts are not people: small counts of posts, vacancies and agency cover are published.
+    Leavers, staff off sick and social workers by qualification length are people: withheld
+    like children's counts, with the cells that would give them away."""
+    nan = float("nan")
+    df = _workforce(
+        [
+            ("posts", "total", "all", nan, nan, 17, "count"),
+            ("posts", "team", "A", nan, nan, 5, "count"),
+            ("posts", "team", "B", nan, nan, 3, "count"),
+            ("posts", "team", "C", nan, nan, 9, "count"),
+            ("vacancy_rate", "total", "all", 3, 17, 100 * 3 / 17, "percent"),
+            ("vacancy_rate", "team", "A", 1, 5, 20.0, "percent"),
+            ("vacancy_rate", "team", "B", 0, 3, 0.0, "percent"),
+            ("vacancy_rate", "team", "C", 2, 9, 100 * 2 / 9, "percent"),
+            ("agency_cover", "total", "all", 1, 3, 100 / 3, "percent"),
+            ("long_term_sick", "total", "all", 2, 17, 100 * 2 / 17, "percent"),
+            ("turnover", "total", "all", 3, 14.5, 100 * 3 / 14.5, "percent"),
+            *_share_rows("experience", "band", {"UNDER_1Y": 2, "1_TO_2Y": 10, "OVER_2Y": 8}, 20),
+            # one worker in team B: the mean is that worker's caseload, a post's workload
+            ("caseload_mean", "team", "B", nan, 1, 35.0, "count"),
+        ]
+    )
+    out = suppress(df, 4).set_index(["measure", "breakdown", "category"])
+    cells = ["numerator", "denominator", "value"]
+
+    def row(*key: str) -> list:
+        return list(out.loc[key][cells])
+
+    # posts of 3 and 5 are shown, and so is every vacancy count of 0 to 3 posts
+    assert list(out.loc["posts"]["value"]) == [17, 5, 3, 9]
+    assert row("vacancy_rate", "team", "A") == [1, 5, 20.0]
+    assert row("vacancy_rate", "team", "B") == [0, 3, 0.0]
+    assert row("vacancy_rate", "total", "all") == [3, 17, 100 * 3 / 17]
+    assert row("agency_cover", "total", "all") == [1, 3, 100 / 3]
+    assert row("caseload_mean", "team", "B") == [None, 1, 35.0]
+    # 2 post holders on long-term sick leave, 3 leavers: withheld with their rates; the posts
+    # they are out of stay shown
+    assert row("long_term_sick", "total", "all") == [C, 17, C]
+    assert row("turnover", "total", "all") == [C, 14.5, C]
+    # 2 social workers qualified under a year: withheld, and 8 (the smallest other band) with
+    # them, so 20 - 10 = 10 is the sum of two withheld cells, not one
+    assert list(out.loc["experience"]["numerator"]) == [C, 10, C]
+    assert list(out.loc["experience"]["denominator"]) == [20, 20, 20]
+
+
+def test_staff_counts_withheld_cannot_be_recovered_from_shown_posts():
+    """Children's and staff counts next to published post counts: the public file still gives
+    no withheld cell away by subtraction (checked by the same oracle as the sample)."""
+    nan = float("nan")
+    metrics = pd.concat(
+        [
+            _frame(
+                [
+                    ("received", "total", "all", nan, nan, 40, "count"),
+                    *_share_rows(
+                        "received", "source_group", {"HEALTH": 3, "POLICE": 7, "SCHOOLS": 30}, 40
+                    ),
+                ]
+            ),
+            _workforce(
+                [
+                    ("posts", "total", "all", nan, nan, 12, "count"),
+                    ("posts", "team", "A", nan, nan, 2, "count"),
+                    ("posts", "team", "B", nan, nan, 10, "count"),
+                    *_share_rows("experience", "band", {"UNDER_1Y": 1, "OVER_2Y": 6}, 9),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    public = suppress(metrics, 4)
+    sg = public[public["breakdown"] == "source_group"].set_index("category")["numerator"]
+    assert list(sg) == [C, C, 30]  # 40 - 30 = 3 + 7: two withheld cells, never one
+    assert list(public[public["measure"] == "posts"]["value"]) == [12, 2, 10]
+    # 1 under a year, 6 over two years, 2 with no band: 9 - 6 would be 1 + 2, a small sum
+    assert list(public[public["measure"] == "experience"]["numerator"]) == [C, C]
+    assert assert_no_disclosure(metrics, public, 4) == 2  # source group and experience
+
+
+def test_every_measure_says_what_its_counts_protect():
+    """metrics.yaml gives every measure a disclosure class, and no entry names a measure that
+    does not exist; a mistyped class or cell is an error naming the file and measure."""
+    shape = metrics_shape()
+    measures = [m for ms in shape["analyses"].values() for m in ms]
+    assert sorted(shape["disclosure"]) == sorted(measures)
+    assert DISCLOSURE["posts"]["value"] == "none"
+    assert DISCLOSURE["turnover"] == {
+        "numerator": "staff",
+        "denominator": "none",
+        "value": "staff",  # a percentage of leavers
+    }
+    with pytest.raises(ValueError, match="metrics.yaml, disclosure, measure posts"):
+        disclosure_classes({"disclosure": {"posts": "nobody"}})
+    with pytest.raises(ValueError, match="measure turnover"):
+        disclosure_classes({"disclosure": {"turnover": {"numerators": "staff"}}})

@@ -18,8 +18,8 @@ The rule, applied to the tidy metrics table (one row per figure):
      same referrals: source group, age band, outcome, ...; their total is that denominator);
    - the values of a breakdown of count rows, whose total is the ``total`` row;
    - the denominators of a breakdown of ratios with a denominator per category (accepted by
-     referral type, re-referred by outcome), which add up to a category
-     total published elsewhere. Means are not additive and are left out;
+     referral type, re-referred by outcome), which add up to a category total published
+     elsewhere. Means are not additive and are left out;
    - time: the quarters that lie wholly inside the reporting period, or inside the same period a
      year earlier, add up to that period's figure for counts of events dated in the period
      (``additive_over_time`` in pipelines/contract/metrics.yaml says which cells of which
@@ -32,8 +32,8 @@ The rule, applied to the tidy metrics table (one row per figure):
    the withheld cells add up to no more than ``threshold`` (so their sum would itself be a small
    count), the smallest visible non-zero cell (first in row order on a tie) is withheld too. All
    cells of a set are one column of one measure, so one class: sets of class ``none`` are
-   skipped. Sets share cells, so the pass repeats until nothing changes. Then "total minus the visible
-   categories" is always the sum of two or more withheld cells, never a single one.
+   skipped. Sets share cells, so the pass repeats until nothing changes. Then "total minus the
+   visible categories" is always the sum of two or more withheld cells, never a single one.
 3. **Values.** A percentage or a mean is withheld whenever its numerator or its denominator (its
    n) is withheld, so a withheld count cannot be recovered as value × denominator.
 
@@ -72,9 +72,11 @@ COUNT_CELLS = ("numerator", "denominator", "value")
 def disclosure_classes(shape: dict[str, Any]) -> dict[str, dict[str, str]]:
     """measure -> {numerator, denominator, value: class} from metrics.yaml ``disclosure``.
 
-    A measure is given one class for all its cells, or a class per cell (a cell not named is
-    protected as ``children``). An unknown class is an error in the contract, raised here at
-    import rather than quietly publishing or withholding.
+    A measure is given one class for all its cells, or a class per cell. A ratio's value is a
+    percentage of what its numerator counts, so an unnamed ``value`` takes the numerator's
+    class; any other cell not named is protected as ``children`` (fail safe). An unknown class
+    is an error in the contract, raised here at import rather than quietly publishing or
+    withholding.
     """
     out: dict[str, dict[str, str]] = {}
     for measure, given in shape.get("disclosure", {}).items():
@@ -86,6 +88,7 @@ def disclosure_classes(shape: dict[str, Any]) -> dict[str, dict[str, str]]:
                 f"{sorted(unknown)} is not a cell (numerator, denominator, value) or a class "
                 f"({', '.join(sorted(CLASSES))}); correct the entry."
             )
+        cells.setdefault("value", cells.get("numerator", "children"))
         out[measure] = {c: cells.get(c, "children") for c in COUNT_CELLS}
     return out
 
