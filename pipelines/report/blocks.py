@@ -671,8 +671,10 @@ def _headline_items(analysis: str, n: int | None = None) -> list[list[str]]:
 
 
 def legend(page: Page) -> Section:
+    threshold = page.params.suppression_threshold
+    withheld = text("withheld", threshold=threshold) if threshold else text("withheld_none")
     items = (
-        Term("c", text("withheld", threshold=page.params.suppression_threshold), "withheld"),
+        Term("c", withheld, "withheld"),
         Term(NOT_APPLICABLE, text("not_applicable")),
         Term("0", text("zero")),
     )
