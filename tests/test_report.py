@@ -271,6 +271,19 @@ def test_follow_up_without_figures_says_why():
     assert isinstance(block, blocks.Message) and "cannot be measured yet" in block.text
 
 
+def test_symbols_legend_says_what_each_rule_protects_at_the_runs_threshold():
+    def withheld(threshold: int) -> str:
+        terms = blocks.legend(_page("workforce", suppression_threshold=threshold)).blocks[0]
+        return terms.items[0].text
+
+    text = withheld(3)
+    assert "children or families from 1 to 3" in text and "to protect children's privacy" in text
+    assert "left or were on long-term sick leave" in text and "to protect staff" in text
+    assert "Posts, vacancies, posts covered by agency staff and caseloads are not people" in text
+    assert "1 to 4" not in text
+    assert "Nothing is withheld" in withheld(0) and "1 to 0" not in withheld(0)
+
+
 def test_a_section_without_figures_is_left_out():
     page = _page("referrals", Metrics(r for r in _metrics().rows if r.scope != "FASS"))
     anchors = [p[0].anchor for p in blocks.page_blocks(page)[1:-1]]
