@@ -9,12 +9,17 @@ file, the Excel row, the column and the value, never a pseudonymised ID or a dat
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.util
 import math
 import os
 import re
+import sys
 import threading
 import time
+import types
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -313,10 +318,57 @@ def row_condition(spec: dict[str, Any]) -> Any:
     return ops[spec["op"]](spec["value"])
 
 
+#: Modules GX imports only for expectations this project never uses (distribution tests and
+#: the KL-divergence chart): about 1 s of the GX import, deferred until something uses them.
+DEFERRED_IMPORTS = ("scipy.stats", "altair")
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module while GX is imported: the first attribute looked up on it (by the
+    GX code that would use it) imports the real module and is taken from it, so behaviour is
+    unchanged; only the import's cost moves to first use (never, in this pipeline).
+
+    ``importlib.util.LazyLoader`` cannot do this: ``import x`` of a lazy module already in
+    ``sys.modules`` reads its ``__spec__``, which loads it at once."""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        return getattr(importlib.import_module(name), attr)
+
+
+@contextmanager
+def _deferred(names: Iterable[str]) -> Iterator[None]:
+    """Stand-ins for ``names`` in ``sys.modules`` for the length of the block (modules already
+    imported, or not installed, are left alone); removed after it, so a later ``import`` gets
+    the real module."""
+    placed: dict[str, _Deferred] = {}
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            continue
+        stub = _Deferred(name)
+        stub.__spec__ = spec
+        placed[name] = sys.modules[name] = stub
+    try:
+        yield
+    finally:
+        for name, stub in placed.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
+
+
 def _gx_context() -> Any:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no network calls from a council laptop
-    import great_expectations as gx
-    import great_expectations.expectations  # noqa: F401  (the expectation classes: half the import)
+    with _deferred(DEFERRED_IMPORTS):
+        import great_expectations as gx
+        import great_expectations.expectations  # noqa: F401  (the expectation classes)
 
     try:
         # GX fingerprints every pandas batch (an md5 over a hash of every cell, about a fifth of
