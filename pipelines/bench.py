@@ -62,6 +62,7 @@ def _stage(stage: str, work: Path) -> dict[str, float]:
         }
     )
     t = time.perf_counter()
+    cpu = _cpu_seconds()
     extra: dict[str, float] = {}
     if stage == "duckdb_read":
         con = duckdb.connect(str(work / "read_bench.duckdb"))
@@ -99,7 +100,17 @@ def _stage(stage: str, work: Path) -> dict[str, float]:
     else:
         raise SystemExit(f"unknown stage {stage}")
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "peak_mb": _peak_rss_mb(), **extra}
+    return {"seconds": seconds, "cpu": _cpu_seconds() - cpu, "peak_mb": _peak_rss_mb(), **extra}
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process, every thread (DuckDB's included), and children already waited
+    for (the report kernels are still shutting down when a stage ends: not counted). On a
+    machine others share, wall time varies with their load and CPU much less, so the two side by
+    side show whether a change saved work or the machine was quieter."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _peak_rss_mb() -> float:
@@ -149,7 +160,8 @@ def bench_scale(scale: float, repeat: int) -> dict[str, list[dict[str, float]]]:
         r = _measure(stage, work)
         results[stage].append(r)
         print(
-            f"  {stage:12} {r['seconds']:6.1f} s (process {r['wall']:5.1f} s), "
+            f"  {stage:12} {r['seconds']:6.1f} s (process {r['wall']:5.1f} s, "
+            f"CPU {r.get('cpu', 0.0):5.1f} s), "
             f"peak {r['peak_mb']:5.0f} MB, load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
@@ -189,6 +201,18 @@ def bench(scales: tuple[float, ...] = (1.0, 10.0, 100.0), repeat: int = 3) -> in
         for s in scales
     }
     print(f"  {'ingest / read_csv (run by run)':28}" + "".join(f"{ratio[s]:18.2f}" for s in scales))
+    cpu_ratio = {
+        s: statistics.median(
+            i.get("cpu", 0.0) / max(d.get("cpu", 0.0), 1e-9)
+            for i, d in zip(every[s]["ingest"], every[s]["duckdb_read"], strict=True)
+        )
+        for s in scales
+    }
+    print(f"  {'  the same in CPU time':28}" + "".join(f"{cpu_ratio[s]:18.2f}" for s in scales))
+    print("\nCPU seconds, medians (every thread of the stage's process; not the report kernels)")
+    for label, stage in rows:
+        cells = "".join(f"{_med(every[s][stage], 'cpu'):18.1f}" for s in scales)
+        print(f"  {label:28}{cells}")
 
     print("\nValidation, medians in seconds (import = waiting for Great Expectations)")
     parts = [
