@@ -375,7 +375,9 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
         )
     value = "Percentage" if unit == "percent" else "Value"
     header = ["Financial year", "Number", "Out of", value, comparator]
-    caption = f"{name} by financial year, {where}, with the {comparator} comparator"
+    caption = f"{name} by financial year, {where}" + (
+        f", with the {comparator} comparator" if bench else ""
+    )
     notes = [] if bench else [f"No {comparator} comparator is held for this measure."]
     if part:
         notes.append(prose.part_year_note(years[-1], part))
@@ -437,7 +439,9 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
         [Cell(names.get(f, value_name))] + [c for r in rows for c in figure_cells(r, unit, [f])]
         for f in fields
     ]
-    caption = f"{name} by quarter, {where}"
+    caption = (
+        f"{name} by quarter, {where}, {page.params.council}, {prose.quarters_span(labels, end)}"
+    )
     t = table(caption, ["Quarter", *labels], body, range(1, len(labels) + 1))
     if not shown:  # nothing to draw: the table (all c or –) and why there is no chart
         return Figure(label, None, t, prose.NOTHING_DRAWN)

@@ -458,10 +458,14 @@ def caseload_spread(
     if not pairs:
         return f"Average caseload by {noun}: withheld or not available"
     top = max(v for _, v in pairs)
-    highs = [_label(r) for r in tied(pairs, top, "score")]
+
+    def name(r: Row) -> str:  # team names as they are; roles mid-sentence ("social worker")
+        return _label(r) if noun == "team" else lower_first(_label(r))
+
+    highs = [name(r) for r in tied(pairs, top, "score")]
     each = " each" if len(highs) > 1 else ""
     were = "averages were" if len(highs) > 1 else "average was"
-    highest = f"the highest {were} {name_all(highs, noun)} ({top:.1f}{each})"
+    highest = f"the highest {were} for {name_all(highs, noun)} ({top:.1f}{each})"
     if threshold is not None:
         over = [r for r, v in pairs if v > threshold]
         many = plural(len(pairs), noun)
@@ -475,8 +479,14 @@ def caseload_spread(
     peaks = shown(maxima)
     if peaks:
         peak = max(v for _, v in peaks)
-        where = name_all([_label(r) for r in tied(peaks, peak, "count")], noun)
-        text += f"; the highest single caseload was {number(peak, 'count')} (in {where})"
+        at = [name(r) for r in tied(peaks, peak, "count")]
+        if noun == "team":
+            where = f"in {name_all(at, noun)}"
+        elif len(at) == 1:
+            where = f"held by a {at[0]}"
+        else:
+            where = f"in {plural(len(at), noun, words=True)}: {join(at)}"
+        text += f"; the highest single caseload was {number(peak, 'count')} ({where})"
     return text
 
 
