@@ -45,10 +45,14 @@ def _row(measure: str, by: str, category: str, value: str, unit: str = "percent"
         "Risk fell in nan domains",
         "Referrals received by the {scope}",
         "aged 9-11 made over half of referrals",
+        "Decision on the referral by decision",
+        "0 of 6 teams averaged more than 20 cases",
+        "Amber: just missed",
     ],
 )
 def test_the_checker_finds_each_kind_of_error(text):
     assert problems(Sentence("page: Chart.title", text))
+    assert problems(Sentence("page: Cell", "Amber: just missed"))
 
 
 def test_the_checker_finds_empty_alt_text_and_passes_good_english():

@@ -5,7 +5,9 @@ built from a ``metrics_public.csv``: titles, subtitles, captions, key messages, 
 headings, the change and status words of the headline tables. ``problems`` runs each sentence
 through checks that need no knowledge of the figures: doubled words ("referral referrals"),
 "1 warnings" and "3 team" plurals for the counted nouns of the pages, empty alt text, "None",
-"nan" or an unfilled "{placeholder}", a sentence starting in lower case.
+"nan" or an unfilled "{placeholder}", a sentence starting in lower case, a heading that
+repeats its breakdown ("Decision on the referral by decision"), "0 of 6 teams", and a RAG status
+without the figure and the target ("Amber: just missed").
 
 ``python tests/words_helpers.py OUT_DIR [council period_start period_end as_at]`` prints every
 sentence of a run (to read the pages as a committee member would) and the problems found.
@@ -144,6 +146,13 @@ def problems(sentence: Sentence) -> list[str]:
     out += [f"plural: {e}" for e in _plural_errors(text)]
     if re.search(r"\bNone\b(?! of)|\bnan\b|\bNaN\b|[{}]", text):
         out.append("'None', 'nan' or an unfilled {placeholder}")
+    if re.search(r"^(\w+)\b.*\bby \1\b", text, re.IGNORECASE):  # "Decision ... by decision"
+        out.append("repeats its breakdown ('... by ...')")
+    if re.search(r"(?<![\d.,])0 of \d", text):
+        out.append("'0 of n': say 'none of the n'")
+    status = sentence.where.endswith(": Cell") or sentence.where.endswith(".title")
+    if status and re.match(r"(Red|Amber|Green): (?!\d)", text):  # "Amber: just missed"
+        out.append("a status without the figure and the target")
     first = text.lstrip()[:1]
     if first.isalpha() and first.islower() and not sentence.where.endswith(": Cell"):
         out.append("starts in lower case")
