@@ -803,6 +803,11 @@ def _distance(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
+def years_end(m: Metrics) -> str:
+    """The period_end of a metrics file (every row carries it)."""
+    return m.rows[0].period_end if m.rows else ""
+
+
 def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
     out = []
     rate = _v(m, "re_referrals", "re_referral_12m", "DAT")
@@ -817,6 +822,10 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
             s += f"; the {b.area} figure was {cell(str(b.value), 'percent', 0)}" + (
                 f" in {period}" if period else ""
             )
+            # like with like: the same year here, when it is shown
+            same = _v(m, "re_referrals", "re_referral_12m", "DAT", "financial_year", period)
+            if period and same is not None and not part_year(period, years_end(m)):
+                s += f", against {pct(same)} here in {period}"
         out.append(s + ".")
     years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
     if len([r for r in years if r.number is not None]) >= 2:
