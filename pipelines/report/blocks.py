@@ -349,9 +349,10 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
     for b in page.reference.benchmarks_for(measure, scope, "financial_year", None):
         bench.setdefault(b.category, b.value)
     years = [r.category for r in rows]
-    points = [Point(r.category, r.number, council) for r in rows]
-    points += [Point(p, v, comparator) for p, v in bench.items() if p in years]
     end = page.params.period_end
+    axis = {y: prose.year_short(y, end) for y in years}  # "2012-13 (to 31 Dec)" for a part year
+    points = [Point(axis[r.category], r.number, council) for r in rows]
+    points += [Point(axis[p], v, comparator) for p, v in bench.items() if p in years]
     title, name = prose.trend_title(rows, noun, end), measure_name(measure)
     label = {r.category: prose.year_label(r.category, end) for r in rows}
     shown = [(label[r.category], v) for r in rows if (v := r.number) is not None]

@@ -373,6 +373,14 @@ def quarters_span(labels: Sequence[str], period_end: str) -> str:
     return f"{plural(len(labels), 'calendar quarter', words=True)} to {long_date(period_end)}"
 
 
+def year_short(category: str, period_end: str) -> str:
+    """``2012-13 (to 31 Dec)`` for a part year on a chart axis (as a part quarter is shown)."""
+    if not part_year(category, period_end):
+        return category
+    cut = dt.date.fromisoformat(period_end)
+    return f"{category} (to {cut.day} {cut:%b})"
+
+
 def year_label(category: str, period_end: str) -> str:
     """``2012-13 (April to December 2012, 9 months)`` for a part year; the year otherwise."""
     part = part_year(category, period_end)
