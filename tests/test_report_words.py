@@ -231,6 +231,16 @@ def test_targets_missed_lead_the_key_messages():
     assert msgs[0].startswith("Red against target: first core groups on time")
 
 
+def test_one_source_shown_is_the_largest_source_in_the_singular():
+    from pipelines.report.model import load_reference
+
+    rows = [r for r in _fake().rows if not (r.scope == "FST" and r.breakdown == "source_group")]
+    rows.append(Row("referrals", "received", "FST", "source_group", "DAT", "58", "100", "58.0",
+                    "percent"))  # fmt: skip
+    msgs = prose.key_messages(Metrics(rows), "referrals", load_reference("Wales"))
+    assert any(m.endswith("; the largest source was DAT (58%).") for m in msgs)
+
+
 def test_coverage_is_stated():
     from pipelines.report.model import load_reference
 

@@ -777,7 +777,8 @@ def _referrals(m: Metrics, ref: Reference) -> list[str]:
         s = f"{cap(the_scope(scope))} received {plural(n, 'referral')}"
         if top:
             parts = [f"{lower_first(_label(r))} ({pct(v)})" for r, v in top]
-            s += "; the largest sources were " + join(parts)
+            s += "; the largest sources were " if len(parts) > 1 else "; the largest source was "
+            s += join(parts)
         out.append(s + ".")
     return out
 
