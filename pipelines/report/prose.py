@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 
 from pipelines.report.model import (
     WITHHELD,
@@ -211,7 +211,7 @@ def of_type(label: str, noun: str = "referrals") -> str:
     return f"{text}s" if text.endswith(one) else f"{text} {noun}"
 
 
-def _each(labels: Sequence[str], value: str) -> str:
+def _each(labels: Sized, value: str) -> str:
     return f"({value}{' each' if len(labels) > 1 else ''})"
 
 
@@ -301,26 +301,26 @@ def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) ->
             )
         picked, total = [r for r, _ in group], sum(v for _, v in group)
     else:
-        picked = []
+        chosen: list[tuple[Row, float]] = []
         for r, v in ordered:
-            picked.append((r, v))
-            if sum(x for _, x in picked) > 50 or len(picked) == 3:
+            chosen.append((r, v))
+            if sum(x for _, x in chosen) > 50 or len(chosen) == 3:
                 break
-        cut = picked[-1][1]
-        rest = ordered[len(picked) :]
+        cut = chosen[-1][1]
+        rest = ordered[len(chosen) :]
         if rest and number(rest[0][1], unit) == number(cut, unit):  # the cut falls in a tie
-            picked = [(r, v) for r, v in ordered if v > cut] + [
+            chosen = [(r, v) for r, v in ordered if v > cut] + [
                 (r, v) for r, v in ordered if number(v, unit) == number(cut, unit)
             ]
-        if len(picked) > 3:
+        if len(chosen) > 3:
             names = [_label(highs[0])] + [lower_first(_label(r)) for r in highs[1:]]
             biggest = "the largest groups" if len(highs) > 1 else "the largest group"
             return (
                 f"{name_all(names, 'category', 'categories')} {_each(highs, pct(hi))}: "
                 f"{biggest} of {noun}, {where}"
             )
-        total = sum(v for _, v in picked)
-        picked = [r for r, _ in picked]
+        total = sum(v for _, v in chosen)
+        picked = [r for r, _ in chosen]
     labels = [_label(picked[0])] + [lower_first(_label(r)) for r in picked[1:]]
     phrase = _share_phrase(total)
     amount = f"over {phrase}" if phrase else pct(total)
