@@ -171,11 +171,13 @@ def test_breakdown_title_states_the_finding():
     assert title == "Schools and police made over half of referrals, Prevention Service"
 
 
-def test_trend_title_names_first_last_and_peak():
+def test_trend_title_states_the_latest_change_and_labels_a_part_year():
+    # was "rose from 25% in 2010-11 to 40% in 2012-13, after a peak of 44%": the latest change
+    # is a fall, and 2012-13 ends with the period (31 December): a part year
     rows = _metrics().select("re_referrals", "re_referral_12m", "DAT", "financial_year")
-    assert prose.trend_title(rows, "the re-referral rate") == (
-        "The re-referral rate rose from 25% in 2010-11 to 40% in 2012-13, after a peak of 44% "
-        "in 2011-12"
+    assert prose.trend_title(rows, "the re-referral rate", "2012-12-31") == (
+        "The re-referral rate fell from 44% in 2011-12 to 40% in 2012-13 (April to December "
+        "2012, 9 months); it was 25% in 2010-11"
     )
 
 
@@ -192,8 +194,10 @@ def test_titles_never_use_withheld_figures():
 
 def test_key_messages_quote_the_comparator():
     msgs = prose.key_messages(_metrics(), "re_referrals", load_reference("Wales"))
-    assert msgs[0].startswith("40% of referrals to the Duty and Assessment Teams")
-    assert "the Wales figure was 30% in 2011-12" in msgs[0]
+    # targets missed lead (red first), then the page's own findings
+    assert msgs[0] == "Red against target: re-referrals within 12 months 40%, target 30% or less."
+    rate = next(m for m in msgs if m.startswith("40% of referrals to the Duty and Assessment"))
+    assert "the Wales figure was 30% in 2011-12" in rate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,11 +227,14 @@ def test_trend_block_draws_the_comparator_beside_the_council():
     page = _page("re_referrals", council="Testshire", comparator="Wales")
     fig = blocks.trend(page, "DAT", "re_referral_12m", "the re-referral rate")
     series = {(p.series, p.label): p.value for p in fig.chart.points}
-    assert series[("Wales", "2011-12")] == 30 and series[("Testshire", "2012-13")] is not None
+    # the part year is labelled as one on the axis (2012-13 ends with the period)
+    assert series[("Wales", "2011-12")] == 30
+    assert series[("Testshire", "2012-13 (to 31 Dec)")] is not None
     assert fig.table.header[-1] == "Wales" and "Wales 30% in 2011-12." in fig.chart.alt_text
-    assert fig.note == ""
+    assert fig.note.startswith("2012-13 is a part year (April to December 2012, 9 months)")
+    assert fig.table.rows[-1][0].text == "2012-13 (April to December 2012, 9 months)"
     other = blocks.trend(_page("cpr", comparator="England"), "CPR", "re_registration", "x")
-    assert other.note == "No England comparator is held for this measure."
+    assert other.note.startswith("No England comparator is held for this measure. 2012-13 is")
 
 
 def test_figures_block_gives_targets_and_status():
@@ -239,7 +246,7 @@ def test_figures_block_gives_targets_and_status():
         title={"lowest": "{label} was the weakest: {value}", "otherwise": "none"},
     )
     assert [r[0].text for r in fig.table.rows] == ["Initial", "Core"]  # missing rows skipped
-    assert fig.table.rows[1][-1] == Cell("Red: target missed", rag="red")
+    assert fig.table.rows[1][-1] == Cell("Red: 56%, target 90%", rag="red")  # the distance
     assert fig.table.rows[0][-2].text == "green ≥ 95%, amber ≥ 85%"
     assert fig.chart.title == "Core was the weakest: 56%"
 
@@ -261,7 +268,8 @@ def test_headline_table_has_previous_year_comparator_target_and_status():
 def test_caseload_block_draws_the_threshold():
     fig = blocks.caseloads(_page("workforce"), "WORKFORCE", "team")
     assert fig.chart.rules == (blocks.Rule(20.0, "Threshold 20"),)
-    assert fig.chart.title.startswith("3 of 5 teams averaged more than 20 cases")
+    assert fig.chart.title.startswith("3 of the 5 teams averaged more than 20 cases")
+    assert "the highest single caseload was 32 (in Prevention)" in fig.chart.title
     assert [r[-1].text for r in fig.table.rows] == ["No", "No", "Yes", "Yes", "Yes"]
 
 

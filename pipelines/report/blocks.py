@@ -213,6 +213,17 @@ class Page:
         p = self.params
         return f"{prose.long_date(p.period_start)} to {prose.long_date(p.period_end)}"
 
+    def period_for(self, measure_key: str) -> str:
+        """The period a figure covers in a subtitle: the reporting period, or for a figure taken
+        at one date (``snapshot: true`` in pages.yaml) the snapshot it is taken from, or for a
+        figure over a fixed window (``window_months``) that window."""
+        end = prose.long_date(self.params.period_end)
+        if measure(measure_key).get("snapshot"):
+            return f"latest snapshot on or before {end}"
+        if months := measure(measure_key).get("window_months"):
+            return f"{months} months to {end}"
+        return self.period_text
+
     def get(self, measure: str, scope: str, by: str = "total", category: str = "all") -> Row | None:
         return self.metrics.get(self.analysis, measure, scope, by, category)
 
@@ -289,7 +300,7 @@ def _status(page: Page, row: Row, scope: str) -> list[Cell]:
     """Target and status cells of a figure."""
     target = page.reference.target(row.measure, scope)
     status = target.status(row.number) if target else None
-    words, rag = prose.RAG_WORDS[status], (status or "none").lower()
+    words, rag = prose.rag_words(status, row.number, target, row.unit), (status or "none").lower()
     return [Cell(prose.target_text(target, row.unit), True), Cell(words, rag=rag)]
 
 
@@ -306,21 +317,24 @@ def stat(page: Page, scope: str, measure: str, text: str) -> Statistic | None:
 
 
 def breakdown(
-    page: Page, scope: str, measure: str, by: str, noun: str, largest_first: bool = False
-) -> Figure | None:
-    """Bar chart and table of one measure split by one dimension, titled with the finding."""
+    page: Page, scope: str, measure: str, by: str, noun: str, largest_first: bool = False,
+    window: str = "",
+) -> Figure | None:  # fmt: skip
+    """Bar chart and table of one measure split by one dimension, titled with the finding.
+    ``window``: the referrals the figures really count when not the whole period (follow_up)."""
     rows = page.rows(measure, scope, by)
     if not rows:
         return None
     if largest_first:
         rows = sorted(rows, key=lambda r: -(r.number if r.number is not None else -1))
     unit, where = rows[0].unit, scope_label(scope)
-    what = f"{measure_name(measure)} by {dimension_name(by)}"
+    what = prose.by_phrase(measure_name(measure), dimension_name(by))
     title = prose.breakdown_title(rows, measure, scope, noun)
-    sub = f"{what}, {where}, {page.params.council}, {page.period_text}"
+    when = page.period_for(measure) + (f"; {window}" if window else "")
+    sub = f"{what}, {where}, {page.params.council}, {when}"
     points = [Point(category_label(r.breakdown, r.category), r.number) for r in rows]
     bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
-    caption = f"{what}, {where}, {page.period_text}"
+    caption = f"{what}, {where}, {when}"
     return Figure(what, bars, breakdown_table(caption, rows, dimension_name(by).capitalize()))
 
 
@@ -335,32 +349,43 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
     for b in page.reference.benchmarks_for(measure, scope, "financial_year", None):
         bench.setdefault(b.category, b.value)
     years = [r.category for r in rows]
-    points = [Point(r.category, r.number, council) for r in rows]
-    points += [Point(p, v, comparator) for p, v in bench.items() if p in years]
-    title, name = prose.trend_title(rows, noun), measure_name(measure)
-    shown = [(r.category, v) for r in rows if (v := r.number) is not None]
+    end = page.params.period_end
+    axis = {y: prose.year_short(y, end) for y in years}  # "2012-13 (to 31 Dec)" for a part year
+    points = [Point(axis[r.category], r.number, council) for r in rows]
+    points += [Point(axis[p], v, comparator) for p, v in bench.items() if p in years]
+    title, name = prose.trend_title(rows, noun, end), measure_name(measure)
+    label = {r.category: prose.year_label(r.category, end) for r in rows}
+    shown = [(label[r.category], v) for r in rows if (v := r.number) is not None]
     alt = prose.alt_text("Line chart", title, shown, unit)
     if bench:
         alt += " " + "; ".join(
             f"{comparator} {prose.number(v, unit)} in {p}" for p, v in bench.items()
         )
         alt += "."
-    sub = f"{name}, {where}{f' and {comparator}' if bench else ''}, by financial year"
+    span = f"{years[0]} to {years[-1]}" if len(years) > 1 else years[0]
+    sub = f"{name}, {where}{f' and {comparator}' if bench else ''}, financial years {span}"
+    if part := prose.part_year(years[-1], end):
+        sub += f" ({years[-1]}: {part})"
     note = prose.not_drawn([r.category for r in rows if r.number is None])
     lines = chart("line", (title, sub), unit, _axis(unit, measure), points, alt=alt, note=note)
     body = []
     for r in rows:
         theirs = prose.cell(str(bench[r.category]), unit) if r.category in bench else None
         body.append(
-            [Cell(r.category), *figure_cells(r, unit), Cell(theirs or NOT_APPLICABLE, True)]
+            [Cell(label[r.category]), *figure_cells(r, unit), Cell(theirs or NOT_APPLICABLE, True)]
         )
     value = "Percentage" if unit == "percent" else "Value"
     header = ["Financial year", "Number", "Out of", value, comparator]
-    caption = f"{name} by financial year, {where}, with the {comparator} comparator"
-    none_held = "" if bench else f"No {comparator} comparator is held for this measure."
-    return Figure(
-        f"{name} by financial year", lines, table(caption, header, body, (1, 2, 3, 4)), none_held
+    caption = f"{name} by financial year, {where}" + (
+        f", with the {comparator} comparator" if bench else ""
     )
+    notes = [] if bench else [f"No {comparator} comparator is held for this measure."]
+    if part:
+        notes.append(prose.part_year_note(years[-1], part))
+    return Figure(
+        f"{name} by financial year", lines, table(caption, header, body, (1, 2, 3, 4)),
+        " ".join(notes),
+    )  # fmt: skip
 
 
 def quarters(page: Page, scope: str, measure: str) -> Figure | None:
@@ -401,7 +426,7 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
             f"{labels[-1]} is a part quarter (to the end of the reporting period)"
             + ("; it is not compared with whole quarters in the title." if whole_only else ".")
         )
-    sub = f"{name}, {where}, {page.params.council}, by calendar quarter"
+    sub = f"{name}, {where}, {page.params.council}, " + prose.quarters_span(labels, end)
     points = [Point(q.label, q.value, page.params.council) for q in series]
     note = " ".join(n for n in notes if n)
     line = chart(
@@ -415,7 +440,9 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
         [Cell(names.get(f, value_name))] + [c for r in rows for c in figure_cells(r, unit, [f])]
         for f in fields
     ]
-    caption = f"{name} by quarter, {where}"
+    caption = (
+        f"{name} by quarter, {where}, {page.params.council}, {prose.quarters_span(labels, end)}"
+    )
     t = table(caption, ["Quarter", *labels], body, range(1, len(labels) + 1))
     if not shown:  # nothing to draw: the table (all c or –) and why there is no chart
         return Figure(label, None, t, prose.NOTHING_DRAWN)
@@ -444,9 +471,10 @@ def figures(
     if title and {r.unit for _, r in found} == {"percent"}:
         points = [Point(label, r.number) for label, r in found]
         chart_title = prose.lowest_title([(p.label, p.value) for p in points], title)
-        sub = f"{caption}, {page.period_text}"
+        sub = f"{caption}, {page.params.council}, {page.period_for(found[0][1].measure)}"
         bars = chart("bar", (chart_title, sub), "percent", "Percentage", points)
-    return Figure(heading or caption, bars, table(caption, header, body, (1, 2, 3, 4)))
+    when = f"{caption}, {page.period_for(found[0][1].measure)}"
+    return Figure(heading or caption, bars, table(when, header, body, (1, 2, 3, 4)))
 
 
 def _services(page: Page, services: Sequence[str], measure: str | None = None) -> list[str]:
@@ -524,6 +552,9 @@ def service_lines(
     ]
     unit = page.metrics.select(page.analysis, measure)[0].unit
     t = cross_table(page, scopes, measure, by, caption, first_header)
+    periods = sorted({r.category for s in scopes for r in page.rows(measure, s, by)})
+    span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else "".join(periods)
+    subtitle = f"{subtitle}, {page.params.council}, {span}"
     lines = chart("line", (title, subtitle), unit, axis, points)
     return Figure(title, lines, t.table if t else None, boxed=False)
 
@@ -534,6 +565,7 @@ def counts_table(
     if not (rows := page.rows(measure, scope, by)):
         return None
     first = dimension_name(by).capitalize()
+    caption = f"{caption}, {page.params.council}, {page.period_for(measure)}"
     return Figure(table=breakdown_table(caption, rows, first, header), boxed=False)
 
 
@@ -549,14 +581,17 @@ def caseloads(page: Page, scope: str, by: str) -> Figure | None:
     if not (means := page.rows("caseload_mean", scope, by)):
         return None
     threshold, name = page.reference.caseload_threshold, dimension_name(by)
-    title = prose.caseload_title(means, name, threshold)
+    maxima = page.rows("caseload_max", scope, by)
+    title = prose.caseload_title(means, name, threshold, maxima)
     points = [Point(category_label(by, r.category), r.number) for r in means]
     alt = "; ".join(f"{p.label}: {p.value:.1f}" for p in points if p.value is not None)
     alt = f"Bar chart. {title}. {alt}."
     rules = () if threshold is None else (Rule(threshold, f"Threshold {threshold:g}"),)
     if threshold is not None:
         alt += f" Dashed line: threshold of {threshold:g} cases."
-    sub = f"Average caseload of staffed posts by {name}, {page.period_text}"
+    when = page.period_for("caseload_mean")
+    sub = f"Average caseload of staffed posts by {name}, {scope_label(scope)}, "
+    sub += f"{page.params.council}, {when}"
     bars = chart("bar", (title, sub), "count", "Average caseload", points, rules=rules, alt=alt)
     stats = ("caseload_mean", "caseload_median", "caseload_min", "caseload_max")
     body = []
@@ -573,14 +608,16 @@ def caseloads(page: Page, scope: str, by: str) -> Figure | None:
         body.append([Cell(category_label(by, r.category)), *cells, *posts, Cell(above)])
     header = [name.capitalize(), "Average", "Median", "Lowest", "Highest"]
     header += ["Staffed posts with a caseload", "Average above the threshold"]
-    t = table(f"Caseloads by {name}, {page.period_text}", header, body, range(1, 6))
+    t = table(f"Caseloads by {name}, {scope_label(scope)}, {when}", header, body, range(1, 6))
     return Figure(f"Caseloads by {name}", bars, t)
 
 
 def follow_up(page: Page, scope: str, measure: str, months: int) -> Figure | Message | None:
     """Referred again within n months, by decision; or why it cannot be measured yet."""
     if any(r.number is not None for r in page.rows(measure, scope, "outcome")):
-        return breakdown(page, scope, measure, "outcome", "referrals")
+        p = page.params
+        window = prose.follow_up_window(months, p.period_start, p.period_end, p.data_as_at)
+        return breakdown(page, scope, measure, "outcome", "referrals", window=window)
     return Message(prose.follow_up_missing(months, page.params.data_as_at))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 
 from pipelines.report.model import (
     WITHHELD,
@@ -21,7 +21,16 @@ from pipelines.report.model import (
     same_period_last_year,
     to_number,
 )
-from pipelines.report.spec import category_label, measure_name, pages, polarity, scope_label, spec
+from pipelines.report.spec import (
+    category_label,
+    category_order,
+    dimension_name,
+    measure_name,
+    pages,
+    polarity,
+    scope_label,
+    spec,
+)
 
 #: Shown for a figure that does not apply or is not held (a rate with no cases, no comparator).
 NOT_APPLICABLE = "–"
@@ -79,13 +88,16 @@ def target_text(target: Target | None, unit: str) -> str:
     return ", ".join(parts)
 
 
-#: What each RAG status says in the Status column.
-RAG_WORDS = {
-    "Green": "Green: target met",
-    "Amber": "Amber: just missed",
-    "Red": "Red: target missed",
-    None: "No target set",
-}
+def rag_words(status: str | None, value: float | None, target: Target | None, unit: str) -> str:
+    """What the Status column says: the status with the distance to the target, from the figure
+    and the target's green level ("Red: 88%, target 95%"; "Amber: 33%, target 30% or less"), so a
+    reader sees how far a figure is from its target without the RAG rule beside it."""
+    if target is None:
+        return "No target set"
+    if status is None or value is None:
+        return "No status: figure withheld or not available"
+    level = number(target.green, unit) + (" or less" if target.lower_better else "")
+    return f"{status}: {number(value, unit)}, target {level}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +106,39 @@ RAG_WORDS = {
 
 def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+#: Plurals that do not just add "s" (nouns the pages count).
+_PLURALS = {"family": "families", "child": "children", "vacancy": "vacancies", "person": "people"}
+#: Numbers written as words when they count things in a sentence ("five domains").
+_WORDS = {0: "no", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+          8: "eight", 9: "nine", 10: "ten"}  # fmt: skip
+
+
+def plural(n: float, noun: str, many: str | None = None, words: bool = False) -> str:
+    """``1 team``, ``3 teams``, ``2,427 referrals``, ``1 family``; ``words``: ``five domains``.
+    The one place a count meets its noun, so no sentence says "1 warnings" or "3 team"; the
+    last word of ``noun`` is the one made plural ("social worker" -> "social workers")."""
+    head, _, last = noun.rpartition(" ")
+    if many is None:
+        many = (f"{head} " if head else "") + _PLURALS.get(last, last + "s")
+    count = _WORDS.get(int(n), f"{int(n):,}") if words and float(n).is_integer() else None
+    return f"{count or number(n, 'count')} {noun if n == 1 else many}"
+
+
+def tied(pairs: Sequence[tuple[Row, float]], best: float, unit: str) -> list[Row]:
+    """The rows whose figure reads the same as ``best`` (as written in a title): a title that
+    names "the highest" names every one of them, never one picked by the order of the file."""
+    return [r for r, v in pairs if number(v, unit) == number(best, unit)]
+
+
+def name_all(labels: Sequence[str], noun: str, many: str | None = None, most: int = 3) -> str:
+    """``schools``, ``schools and police``; more than ``most`` are counted, not listed
+    ("five domains"; ``noun`` singular, ``many`` its plural where not regular), so a tie of
+    many never reads as a list to skim."""
+    if len(labels) > most:
+        return plural(len(labels), noun, many, words=True)
+    return join(labels)
 
 
 def lower_first(label: str) -> str:
@@ -159,46 +204,123 @@ def shown(rows: Iterable[Row]) -> list[tuple[Row, float]]:
     return [(r, v) for r in rows if (v := r.number) is not None]
 
 
+def of_type(label: str, noun: str = "referrals") -> str:
+    """``New referral`` -> ``new referrals``; ``Consultation`` -> ``consultation referrals``:
+    a category that already names the noun is not followed by it again."""
+    text, one = lower_first(label), noun.rstrip("s")
+    return f"{text}s" if text.endswith(one) else f"{text} {noun}"
+
+
+def _each(labels: Sized, value: str) -> str:
+    return f"({value}{' each' if len(labels) > 1 else ''})"
+
+
+def ordered_outside(dimension: str) -> list[str] | None:
+    """For a breakdown whose categories have an order (age bands, experience bands), the codes
+    that stand outside it (``UNKNOWN``); None for a breakdown without an order."""
+    found = spec().get("ordered_dimensions", {}).get(dimension)
+    return None if found is None else list(found or [])
+
+
+def _adjacent_majority(rows: Sequence[Row], outside: Sequence[str]) -> list[tuple[Row, float]]:
+    """The fewest neighbouring categories (in code order, none withheld between them, at most
+    three) that together make more than half; the largest such group when several do."""
+    order = category_order(rows[0].breakdown, [r.category for r in rows])
+    ranked = sorted(
+        (r for r in rows if r.category not in outside), key=lambda r: order.index(r.category)
+    )
+    best: list[tuple[Row, float]] = []
+    for size in (2, 3):
+        for i in range(len(ranked) - size + 1):
+            group = [(r, r.number) for r in ranked[i : i + size]]
+            if any(v is None for _, v in group):
+                continue
+            total = sum(v for _, v in group if v is not None)
+            if total > 50 and (not best or total > sum(v for _, v in best)):
+                best = [(r, float(v)) for r, v in group if v is not None]
+        if best:
+            return best
+    return best
+
+
 def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) -> str:
-    """The finding of a breakdown, e.g. "Schools and police made over half of referrals, ..."."""
+    """The finding of a breakdown, e.g. "Schools and police made over half of referrals, ...".
+    A tie for the highest or lowest names every tied category ("each"); categories with an
+    order (age bands) are grouped only with their neighbours, otherwise the largest is named."""
     pairs, where = shown(rows), scope_label(scope)
     if not pairs:
         return f"{cap(noun)}, {where}: figures withheld or not available"
-    (low, lo), (top, hi) = min(pairs, key=_value), max(pairs, key=_value)
+    unit = rows[0].unit
+    lo, (top, hi) = min(v for _, v in pairs), max(pairs, key=_value)
+    lows, highs = tied(pairs, lo, unit), tied(pairs, hi, unit)
     if measure == "accepted":
+        kinds = name_all(
+            [of_type(_label(r)) for r in lows], "type of referral", "types of referral"
+        )
         if all(v > 50 for _, v in pairs):
             return (
                 f"{cap(the_scope(scope))} accepted most referrals of every type; the lowest share "
-                f"was for {lower_first(_label(low))} ({pct(lo)})"
+                f"was for {kinds} {_each(lows, pct(lo))}"
             )
-        return f"{cap(the_scope(scope))} accepted {pct(lo)} of {lower_first(_label(low))} referrals"
+        return f"{cap(the_scope(scope))} accepted {pct(lo)} of {kinds}" + (
+            f"{' each' if len(lows) > 1 else ''}, the lowest share"
+        )
     if measure in ("rereferred_6m", "rereferred_12m"):
         months = "6" if measure.endswith("6m") else "12"
-        return (
-            f"{pct(hi)} of referrals ending in {lower_first(_label(top))} "
-            f"came back within {months} months"
+        ends = name_all([lower_first(_label(r)) for r in highs], "decision")
+        return f"{pct(hi)} of referrals ending in {ends} came back within {months} months" + (
+            " (the highest, each)" if len(highs) > 1 else ""
         )
     if measure == "domain_change":
         if lo < 0:
-            what = lower_first(_label(low))
-            return f"Risk fell most in {what} ({lo:+.1f} points on average), {where}"
+            what = name_all([lower_first(_label(r)) for r in lows], "domain")
+            each = " each" if len(lows) > 1 else ""
+            return f"Risk fell most in {what} ({lo:+.1f} points on average{each}), {where}"
         return f"Average domain scores did not fall, {where}"
-    if measure in RATES or rows[0].unit != "percent":
+    if measure in RATES or unit != "percent":
         # a rate within each category (not shares of one whole): name the highest
-        value = pct(hi) if top.unit == "percent" else f"{hi:.1f}"
+        value = pct(hi) if unit == "percent" else f"{hi:.1f}"
         what = lower_first(measure_name(measure))
         if len(pairs) == 1:
             return f"{_label(top)}: {what} {value}; the other figures are withheld"
-        return f"{_label(top)} had the highest {what} ({value})"
+        names = [_label(highs[0])] + [lower_first(_label(r)) for r in highs[1:]]
+        return f"{name_all(names, dimension_name(top.breakdown))} had the highest {what} " + (
+            _each(highs, value)
+        )
+    outside = ordered_outside(rows[0].breakdown)
     ordered = sorted(pairs, key=lambda x: -x[1])
-    picked, total = [], 0.0
-    for r, v in ordered:
-        picked.append(r)
-        total += v
-        if total > 50 or len(picked) == 3:
-            break
-    if len(picked) == 1 or ordered[0][1] > 50:
-        return f"{_label(ordered[0][0])}: {pct(ordered[0][1])} of {noun}, {where}"
+    if len(highs) == 1 and hi > 50:
+        return f"{_label(top)}: {pct(hi)} of {noun}, {where}"
+    if outside is not None:
+        group = _adjacent_majority(rows, outside)
+        if not group:
+            names = [_label(highs[0])] + [lower_first(_label(r)) for r in highs[1:]]
+            biggest = "the largest groups" if len(highs) > 1 else "the largest group"
+            return (
+                f"{name_all(names, 'group')} {_each(highs, pct(hi))}: {biggest} of {noun}, {where}"
+            )
+        picked, total = [r for r, _ in group], sum(v for _, v in group)
+    else:
+        chosen: list[tuple[Row, float]] = []
+        for r, v in ordered:
+            chosen.append((r, v))
+            if sum(x for _, x in chosen) > 50 or len(chosen) == 3:
+                break
+        cut = chosen[-1][1]
+        rest = ordered[len(chosen) :]
+        if rest and number(rest[0][1], unit) == number(cut, unit):  # the cut falls in a tie
+            chosen = [(r, v) for r, v in ordered if v > cut] + [
+                (r, v) for r, v in ordered if number(v, unit) == number(cut, unit)
+            ]
+        if len(chosen) > 3:
+            names = [_label(highs[0])] + [lower_first(_label(r)) for r in highs[1:]]
+            biggest = "the largest groups" if len(highs) > 1 else "the largest group"
+            return (
+                f"{name_all(names, 'category', 'categories')} {_each(highs, pct(hi))}: "
+                f"{biggest} of {noun}, {where}"
+            )
+        total = sum(v for _, v in chosen)
+        picked = [r for r, _ in chosen]
     labels = [_label(picked[0])] + [lower_first(_label(r)) for r in picked[1:]]
     phrase = _share_phrase(total)
     amount = f"over {phrase}" if phrase else pct(total)
@@ -210,41 +332,111 @@ def _value(pair: tuple[Row, float]) -> float:
     return pair[1]
 
 
-def trend_title(rows: Sequence[Row], noun: str) -> str:
-    """First and last shown years, and a peak between them."""
+def part_year(category: str, period_end: str) -> str:
+    """``2012-13`` cut at period_end 2012-12-31 -> ``April to December 2012, 9 months``: the
+    part a financial year's figure covers when the period ends inside it (the metrics layer
+    counts that year up to period_end only); "" for a whole year or anything else."""
+    try:
+        first = int(category.split("-")[0])
+        cut = dt.date.fromisoformat(period_end)
+    except ValueError:
+        return ""
+    start, end = dt.date(first, 4, 1), dt.date(first + 1, 3, 31)
+    if not start <= cut < end:
+        return ""
+    month_end = (cut + dt.timedelta(days=1)).day == 1
+    months = (cut.year - start.year) * 12 + cut.month - start.month + (1 if month_end else 0)
+    if not month_end:
+        return f"1 April to {long_date(cut.isoformat())}"
+    span = f"April to {cut:%B %Y}" if cut.month != 4 else f"April {cut.year}"
+    return f"{span}, {plural(months, 'month')}"
+
+
+def part_year_note(category: str, part: str) -> str:
+    """Why a part year's counts are not set beside whole years' in words."""
+    return (
+        f"{category} is a part year ({part}): its rate can be compared with whole years, its "
+        "counts (Number, Out of) cannot."
+    )
+
+
+def by_phrase(measure: str, dimension: str) -> str:
+    """``Referrals received by source``; a measure that already names its breakdown is not
+    followed by it again (``Decision on the referral``, not "... by decision")."""
+    if measure.lower().startswith(dimension.lower()):
+        return measure
+    return f"{measure} by {dimension}"
+
+
+def quarters_span(labels: Sequence[str], period_end: str) -> str:
+    """``eight calendar quarters to 31 December 2012``: the window of a quarterly series."""
+    return f"{plural(len(labels), 'calendar quarter', words=True)} to {long_date(period_end)}"
+
+
+def year_short(category: str, period_end: str) -> str:
+    """``2012-13 (to 31 Dec)`` for a part year on a chart axis (as a part quarter is shown)."""
+    if not part_year(category, period_end):
+        return category
+    cut = dt.date.fromisoformat(period_end)
+    return f"{category} (to {cut.day} {cut:%b})"
+
+
+def year_label(category: str, period_end: str) -> str:
+    """``2012-13 (April to December 2012, 9 months)`` for a part year; the year otherwise."""
+    part = part_year(category, period_end)
+    return f"{category} ({part})" if part else category
+
+
+def trend_title(rows: Sequence[Row], noun: str, period_end: str = "") -> str:
+    """The latest change between the last two shown years (a part year labelled as one; only
+    rates are compared with it, never counts), then the earliest year shown for context."""
     pairs = shown(rows)
+    unit = rows[0].unit if rows else "percent"
+    if unit != "percent":  # counts of a part year are not comparable with whole years
+        pairs = [(r, v) for r, v in pairs if not part_year(r.category, period_end)]
+    label = {r.category: year_label(r.category, period_end) for r in rows}
     if len(pairs) < 2:
         if pairs:
-            return f"{cap(noun)}: {pct(pairs[0][1])} in {pairs[0][0].category}"
+            r, v = pairs[0]
+            return f"{cap(noun)}: {number(v, unit)} in {label[r.category]}"
         return f"{cap(noun)}: figures withheld or not available"
-    (first, a), (last, b) = pairs[0], pairs[-1]
-    peak, top = max(pairs, key=_value)
-    if abs(b - a) < 1:
-        return f"{cap(noun)} stayed at about {pct(b)} from {first.category} to {last.category}"
-    verb = "rose" if b > a else "fell"
-    text = f"{cap(noun)} {verb} from {pct(a)} in {first.category} to {pct(b)} in {last.category}"
-    if peak is not first and peak is not last and top > b + 1:
-        text += f", after a peak of {pct(top)} in {peak.category}"
+    (first, a), (prev, x), (last, y) = pairs[0], pairs[-2], pairs[-1]
+    if _same(x, y, unit):
+        text = f"{cap(noun)} was {number(y, unit)} in {label[last.category]}, as in {prev.category}"
+    else:
+        verb = "rose" if y > x else "fell"
+        text = (
+            f"{cap(noun)} {verb} from {number(x, unit)} in {prev.category} to {number(y, unit)} "
+            f"in {label[last.category]}"
+        )
+    if first is not prev:
+        text += f"; it was {number(a, unit)} in {first.category}"
     return text
 
 
 def lowest_title(items: Sequence[tuple[str, float | None]], rule: dict[str, str]) -> str:
     """``rule`` from pages.yaml: {lowest: "{label}: {value}, ...", otherwise: "..."}; the lowest
-    shown figure (a percentage) fills the sentence."""
+    shown figure (a percentage) fills the sentence; a tie names every tied label."""
     shown = [(label, v) for label, v in items if v is not None]
     if not shown:
         return rule["otherwise"]
-    label, value = min(shown, key=lambda x: x[1])
-    return rule["lowest"].format(label=label, value=f"{value:.0f}%")
+    value = min(v for _, v in shown)
+    labels = [label for label, v in shown if f"{v:.0f}" == f"{value:.0f}"]
+    names = [labels[0]] + [lower_first(x) for x in labels[1:]]
+    each = " each" if len(labels) > 1 else ""
+    return rule["lowest"].format(label=join(names), value=f"{value:.0f}%{each}")
 
 
 def highest_title(items: Sequence[tuple[str, float | None]], measure: str, unit: str) -> str:
-    """``<label> had the highest <measure> (<value>)``."""
+    """``<label> had the highest <measure> (<value>)``; a tie names every tied label."""
     shown = [(label, v) for label, v in items if v is not None]
     if not shown:
         return f"{measure_name(measure)} by service"
-    label, value = max(shown, key=lambda x: x[1])
-    return f"{label} had the highest {measure_name(measure).lower()} ({number(value, unit)})"
+    value = max(v for _, v in shown)
+    labels = [label for label, v in shown if number(v, unit) == number(value, unit)]
+    each = " each" if len(labels) > 1 else ""
+    what = measure_name(measure).lower()
+    return f"{join(labels)} had the highest {what} ({number(value, unit)}{each})"
 
 
 def start_risk_title(rows: Sequence[Row], scope: str) -> str:
@@ -253,33 +445,110 @@ def start_risk_title(rows: Sequence[Row], scope: str) -> str:
     if len(pairs) < 2:
         return "Average risk at the start of support, by quarter"
     (first, a), (last, b) = pairs[0], pairs[-1]
+    if f"{a:.1f}" == f"{b:.1f}":
+        return (
+            f"{scope_label(scope)} families started support at the same assessed risk in "
+            f"{last.category} as in {first.category} ({a:.1f})"
+        )
     return (
         f"{scope_label(scope)} families started support at {'higher' if b > a else 'lower'} "
-        f"assessed risk in {last.category} than in {first.category}"
+        f"assessed risk in {last.category} ({b:.1f}) than in {first.category} ({a:.1f})"
     )
 
 
-def caseload_title(means: Sequence[Row], noun: str, threshold: float | None) -> str:
-    """How many teams (or roles) average more than the threshold, and the highest."""
+def caseload_spread(
+    means: Sequence[Row], maxima: Sequence[Row], noun: str, threshold: float | None
+) -> str:
+    """The average and the spread of caseloads: how many teams (or roles) average more than the
+    threshold, the highest average (every tied one named) and the highest single caseload
+    (``caseload_max``), so "no team averaged more than 20" never hides a worker holding 35."""
     pairs = shown(means)
     if not pairs:
         return f"Average caseload by {noun}: withheld or not available"
-    hi, top = max(pairs, key=_value)
-    if threshold is None:
-        return f"{_label(hi)} had the highest average caseload ({top:.1f})"
-    over = [r for r, v in pairs if v > threshold]
-    return (
-        f"{len(over)} of {len(pairs)} {noun}s averaged more than {threshold:g} cases; "
-        f"highest {_label(hi)} ({top:.1f})"
-    )
+    top = max(v for _, v in pairs)
+
+    def name(r: Row) -> str:  # team names as they are; roles mid-sentence ("social worker")
+        return _label(r) if noun == "team" else lower_first(_label(r))
+
+    highs = [name(r) for r in tied(pairs, top, "score")]
+    each = " each" if len(highs) > 1 else ""
+    were = "averages were" if len(highs) > 1 else "average was"
+    highest = f"the highest {were} for {name_all(highs, noun)} ({top:.1f}{each})"
+    if threshold is not None:
+        over = [r for r, v in pairs if v > threshold]
+        many = plural(len(pairs), noun)
+        if not over:
+            lead = f"None of the {many} averaged more than {threshold:g} cases"
+        else:
+            lead = f"{len(over)} of the {many} averaged more than {threshold:g} cases"
+        text = f"{lead}; {highest}"
+    else:
+        text = cap(highest)
+    peaks = shown(maxima)
+    if peaks:
+        peak = max(v for _, v in peaks)
+        at = [name(r) for r in tied(peaks, peak, "count")]
+        if noun == "team":
+            where = f"in {name_all(at, noun)}"
+        elif len(at) == 1:
+            where = f"held by a {at[0]}"
+        else:
+            where = f"in {plural(len(at), noun, words=True)}: {join(at)}"
+        text += f"; the highest single caseload was {number(peak, 'count')} ({where})"
+    return text
+
+
+def caseload_title(
+    means: Sequence[Row], noun: str, threshold: float | None, maxima: Sequence[Row] = ()
+) -> str:
+    """The caseload chart's title: ``caseload_spread``."""
+    return caseload_spread(means, maxima, noun, threshold)
 
 
 def follow_up_missing(months: int, data_as_at: str) -> str:
     """Why a "referred again within n months" figure cannot be shown yet."""
     return (
         f"Referred again within {months} months: no referral in the period was made {months} "
-        f"months or more before the extract was taken ({data_as_at}), so this cannot be "
+        f"months or more before the extract was taken ({long_date(data_as_at)}), so this cannot be "
         "measured yet; a later extract will show it."
+    )
+
+
+def add_months(d: dt.date, n: int) -> dt.date:
+    """Calendar months as the metrics layer counts them (DuckDB ``date + INTERVAL n MONTH``):
+    the day is kept and clamped to the end of a shorter month."""
+    y, m = divmod(d.month - 1 + n, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            continue
+    raise ValueError(d)
+
+
+def follow_up_window(months: int, period_start: str, period_end: str, data_as_at: str) -> str:
+    """The referrals a "referred again within n months" figure really counts when that is not
+    the whole period: only referrals whose n months had passed by the extract date ("referrals
+    made 1 April to 31 July 2012, followed up to 31 January 2013"); "" when it is the period."""
+    try:
+        start, end = dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)
+        as_at = dt.date.fromisoformat(data_as_at)
+    except ValueError:
+        return ""
+    last = add_months(as_at, -months)
+    while add_months(last + dt.timedelta(days=1), months) <= as_at:
+        last += dt.timedelta(days=1)
+    if last >= end:
+        return ""
+    if last < start:
+        return "no referral in the period is old enough to count"
+    first = long_date(start.isoformat())
+    if start.year == last.year:
+        first = first.rsplit(" ", 1)[0]
+    return (
+        f"referrals made {first} to {long_date(last.isoformat())}, followed up to "
+        f"{long_date(as_at.isoformat())}"
     )
 
 
@@ -464,9 +733,34 @@ def _v(
 
 
 def key_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
+    """Targets missed first, then the page's own findings, then the change on last year."""
     fn = KEY_MESSAGES.get(analysis)
     out = [s for s in (fn(m, ref) if fn else []) if s]
-    return out + (direction_messages(m, analysis) if analysis in pages() else [])
+    if analysis not in pages():
+        return out
+    return target_messages(m, analysis, ref) + out + direction_messages(m, analysis)
+
+
+def target_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
+    """One sentence for each headline figure that missed its target (red, then amber), with the
+    distance: "Red against target: first core groups on time 60%, target 90%."."""
+    found = []
+    for measure, scope, label in pages()[analysis]["headline"]:
+        r, t = m.get(analysis, measure, scope), ref.target(measure, scope)
+        if r is None or t is None or r.number is None:
+            continue
+        status = t.status(r.number)
+        if status not in ("Red", "Amber"):
+            continue
+        level = number(t.green, r.unit) + (" or less" if t.lower_better else "")
+        found.append(
+            (
+                status != "Red",
+                f"{status} against target: {lower_first(subject(label))} "
+                f"{number(r.number, r.unit)}, target {level}.",
+            )
+        )
+    return [text for _, text in sorted(found, key=lambda x: x[0])]
 
 
 def _referrals(m: Metrics, ref: Reference) -> list[str]:
@@ -476,11 +770,15 @@ def _referrals(m: Metrics, ref: Reference) -> list[str]:
         if n is None:
             continue
         rows = m.select("referrals", "received", scope, "source_group")
-        top = sorted(shown(rows), key=lambda x: -x[1])[:2]
-        s = f"{cap(the_scope(scope))} received {number(n, 'count')} referrals"
+        ranked = sorted(shown(rows), key=lambda x: -x[1])
+        top = ranked[:2]
+        if len(ranked) > 2 and pct(ranked[2][1]) == pct(top[-1][1]):  # a tie at the cut: name it
+            top = [(r, v) for r, v in ranked if v >= ranked[2][1] or pct(v) == pct(ranked[2][1])]
+        s = f"{cap(the_scope(scope))} received {plural(n, 'referral')}"
         if top:
             parts = [f"{lower_first(_label(r))} ({pct(v)})" for r, v in top]
-            s += "; the largest sources were " + join(parts)
+            s += "; the largest sources were " if len(parts) > 1 else "; the largest source was "
+            s += join(parts)
         out.append(s + ".")
     return out
 
@@ -492,18 +790,31 @@ def _distance(m: Metrics, ref: Reference) -> list[str]:
         red = _v(m, "distance_travelled", "mean_risk_reduction", scope)
         share = _v(m, "distance_travelled", "risk_reduced", scope)
         escalated = _v(m, "distance_travelled", "escalated", scope)
+        paired = _v(m, "distance_travelled", "paired", scope)
         where = the_scope(scope)
-        if red is not None and share is not None:
-            out.append(
-                f"Families supported by {where} saw their assessed risk fall by {pct(red)} on "
-                f"average; risk fell for {pct(share)} of families with start and end assessments."
-            )
         if fam is not None:
-            s = f"{cap(where)} served {number(fam, 'count')} families"
+            s = f"{cap(where)} served {plural(fam, 'family')}"
+            parts = []
+            if paired is not None:
+                parts.append(
+                    f"{number(paired, 'count')} of the {number(fam, 'count')} had start and end "
+                    "assessments"
+                )
             if escalated is not None:
-                s += f", of whom {pct(escalated)} were referred on to social services"
-            out.append(s + ".")
+                parts.append(f"{pct(escalated)} were referred on to social services")
+            out.append(s + (": " + join(parts) if parts else "") + ".")
+        if red is not None and share is not None:
+            among = f"the {plural(paired, 'family')}" if paired is not None else "families"
+            out.append(
+                f"Of {among} supported by {where} with start and end assessments, risk fell for "
+                f"{pct(share)}, and by {pct(red)} on average."
+            )
     return out
+
+
+def years_end(m: Metrics) -> str:
+    """The period_end of a metrics file (every row carries it)."""
+    return m.rows[0].period_end if m.rows else ""
 
 
 def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
@@ -520,10 +831,14 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
             s += f"; the {b.area} figure was {cell(str(b.value), 'percent', 0)}" + (
                 f" in {period}" if period else ""
             )
+            # like with like: the same year here, when it is shown
+            same = _v(m, "re_referrals", "re_referral_12m", "DAT", "financial_year", period)
+            if period and same is not None and not part_year(period, years_end(m)):
+                s += f", against {pct(same)} here in {period}"
         out.append(s + ".")
     years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
     if len([r for r in years if r.number is not None]) >= 2:
-        out.append(trend_title(years, "the re-referral rate") + ".")
+        out.append(trend_title(years, "the re-referral rate", years[0].period_end) + ".")
     t = _v(m, "re_referrals", "decision_timely", "DAT")
     lc = _v(m, "re_referrals", "lateral_checks", "DAT")
     if t is not None:
@@ -554,13 +869,14 @@ def _cpr(m: Metrics, ref: Reference) -> list[str]:
     rr = _v(m, "cpr", "re_registration", "CPR")
     if n is not None:
         out.append(
-            f"{number(n, 'count')} children were placed on the Child Protection Register in the "
-            "period"
+            f"{plural(n, 'child')} {'was' if n == 1 else 'were'} placed on the Child Protection "
+            "Register in the period"
             + (f"; {pct(rr)} of them had been registered before." if rr is not None else ".")
         )
     on = _v(m, "cpr", "on_register", "CPR")
     if on is not None:
-        out.append(f"{number(on, 'count')} children were on the register at the end of the period.")
+        verb = "was" if on == 1 else "were"
+        out.append(f"{plural(on, 'child')} {verb} on the register at the end of the period.")
     parts = []
     for measure, label in (
         ("icpc_timely", "initial conferences"),
@@ -584,17 +900,10 @@ def _workforce(m: Metrics, ref: Reference) -> list[str]:
             f"{pct(vac)} of posts were vacant"
             + (f"; agency staff covered {pct(ag)} of the vacancies." if ag is not None else ".")
         )
-    means = shown(m.select("workforce", "caseload_mean", "WORKFORCE", "team"))
-    if means:
-        hi, top = max(means, key=_value)
-        s = f"The highest average caseload was {top:.1f} in {hi.category}"
-        if ref.caseload_threshold is not None:
-            over = [r for r, v in means if v > ref.caseload_threshold]
-            s += (
-                f"; {len(over)} of {len(means)} teams averaged more than "
-                f"{number(ref.caseload_threshold, 'count')} cases"
-            )
-        out.append(s + ".")
+    means = m.select("workforce", "caseload_mean", "WORKFORCE", "team")
+    if shown(means):
+        maxima = m.select("workforce", "caseload_max", "WORKFORCE", "team")
+        out.append(caseload_spread(means, maxima, "team", ref.caseload_threshold) + ".")
     to = _v(m, "workforce", "turnover", "WORKFORCE")
     if to is not None:
         out.append(f"Staff turnover over the 12 months to the end of the period was {pct(to)}.")
