@@ -81,23 +81,23 @@ def summary_messages(page: Page, analyses: Sequence[str]) -> list[str]:
             then = prose.number(before, r.unit)
             if then == now and ch.way:  # a change smaller than the rounding: one decimal place
                 now, then = prose.cell(r.value, r.unit), prose.cell(p.value, r.unit)
+        theirs = ""
+        if held := ref.latest_benchmark(measure_key, scope):
+            year, b = held
+            theirs = f"{b.area} {prose.number(b.value, r.unit)}" + (f" in {year}" if year else "")
         target = ref.target(measure_key, scope)
         status = target.status(r.number) if target else None
         if target is not None and status in ("Red", "Amber"):
             side = "above" if target.lower_better else "below"
             level = prose.number(target.green, r.unit)
             s = f"{label}: {now}, {side} the target of {level} ({status.lower()})"
-            s += f"; {then} in the same period last year." if then else "."
-            missed.append((0 if status == "Red" else 1, s))
-            continue
-        if ch is not None and ch.judgement == "worse":
-            worse.append(f"{label}: {now}, worse than the same period last year ({then}).")
-            continue
-        if held := ref.latest_benchmark(measure_key, scope):
-            year, b = held
-            when = f" in {year}" if year else ""
-            theirs = prose.number(b.value, r.unit)
-            compared.append(f"{label}: {now}; {b.area} {theirs}{when}.")
+            s += f"; {then} in the same period last year" if then else ""
+            missed.append((0 if status == "Red" else 1, s + (f"; {theirs}." if theirs else ".")))
+        elif ch is not None and ch.judgement == "worse":
+            s = f"{label}: {now}, worse than the same period last year ({then})"
+            worse.append(s + (f"; {theirs}." if theirs else "."))
+        elif theirs:
+            compared.append(f"{label}: {now}; {theirs}.")
     ordered = [s for _, s in sorted(missed, key=lambda x: x[0])] + worse + compared
     return ordered[:MAX_MESSAGES]
 
@@ -130,7 +130,7 @@ def summary_charts(page: Page, analyses: Sequence[str]) -> Section | None:
         before, title, after = spec()["texts"]["chart_link"]
         where = f"{info['title']}, {one.heading}"  # type: ignore[union-attr]
         link = Message(before, link=(f"{info['file']}#{anchor}", title.format(title=where)), after=after)
-        figures.append(Figure(fig.heading, fig.chart, None, ""))
+        figures.append(Figure("", fig.chart, None, ""))  # the chart's title heads it
         figures.append(link)
     if not figures:
         return None
