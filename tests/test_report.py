@@ -505,9 +505,13 @@ def test_glossary_explains_every_abbreviation_on_the_pages():
     s = spec.spec()
     words = [str(v) for info in s["pages"].values() for v in (info["title"], info["summary"])]
     words += [h[2] for info in s["pages"].values() for h in info["headline"]]
-    words += list(s["scopes"].values()) + [str(v) for m in s["measures"].values() for v in m.values()]
+    words += list(s["scopes"].values()) + [
+        str(v) for m in s["measures"].values() for v in m.values()
+    ]
     codes = yaml.safe_load((ROOT / "pipelines/contract/codes.yaml").read_text(encoding="utf-8"))
-    words += [str(x["label"] if isinstance(x, dict) else x) for v in codes.values() for x in v.values()]
+    words += [
+        str(x["label"] if isinstance(x, dict) else x) for v in codes.values() for x in v.values()
+    ]
     words += [c for c in s["scopes"] if c not in ("PREVENTION", "WORKFORCE")]
     found = {w for t in words for w in re.findall(r"\b[A-Z][A-Z&]+\b", t)}
     terms = {t for t, _, _ in s["glossary"]}
@@ -547,10 +551,12 @@ def test_pack_joins_the_summary_the_annex_and_the_about_page(tmp_path):
 
     with pytest.raises(PipelineError, match="make report"):
         pack_html(tmp_path)
-    shell = '<!DOCTYPE html><html><head><title>{t}</title></head><body><main id="main">{b}</main><footer class="page-footer"><p>f</p></footer></body></html>'
-    (tmp_path / "index.html").write_text(shell.format(
-        t="Summary", b='<h1>Summary</h1><a href="cpr.html#timeliness">t</a><a href="about.html">a</a>'
-    ))  # fmt: skip
+    shell = (
+        '<!DOCTYPE html><html><head><title>{t}</title></head><body><main id="main">{b}</main>'
+        '<footer class="page-footer"><p>f</p></footer></body></html>'
+    )
+    links = '<a href="cpr.html#timeliness">t</a><a href="about.html">a</a>'
+    (tmp_path / "index.html").write_text(shell.format(t="Summary", b=f"<h1>Summary</h1>{links}"))
     (tmp_path / "cpr.html").write_text(
         shell.format(t="CPR", b='<h2 id="timeliness">T</h2><a href="#timeliness">x</a>')
     )
@@ -708,6 +714,17 @@ def test_index_links_every_page_and_the_data_quality_report(out_dir):
     assert "Key messages" in markup and "Same period last year" in markup and "Wales" in markup
     assert "Scorecard" in markup and "Trend" in markup
     assert "were not supplied" not in markup
+
+
+@kernels
+def test_no_page_names_the_folder_it_was_written_to(out_dir):
+    import tempfile
+
+    for name in PAGES:
+        markup = (out_dir / f"{name}.html").read_text("utf-8")
+        for word in (str(out_dir), str(out_dir.parent), tempfile.gettempdir() + "/", str(ROOT)):
+            assert word not in markup, (name, word)
+        assert ".ipynb" not in markup, name
 
 
 @kernels

@@ -13,7 +13,6 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from pipelines.contract import metrics_shape
 from pipelines.report import prose
 from pipelines.report.model import (
     RAG_RULE,
@@ -645,25 +644,28 @@ def section(page: Page, spec_: dict[str, Any]) -> Section | None:
 def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | None:
     """The quarterly series of a headline figure as a small line (None without one shown
     quarter): zero-based like every chart, cut at withheld or blank quarters."""
-    rows = sorted(page.metrics.select(analysis, measure_key, scope, "quarter"), key=lambda r: r.category)
+    rows = sorted(
+        page.metrics.select(analysis, measure_key, scope, "quarter"), key=lambda r: r.category
+    )
     shown = [r.number for r in rows if r.number is not None]
     if not shown:
         return None
     w, h, pad = Spark.WIDTH, Spark.HEIGHT, 3
-    top = max(shown) or 1.0
+    low, high = min(0.0, *shown), max(0.0, *shown)  # zero always on the scale
+    span = (high - low) or 1.0
     step = (w - 2 * pad) / max(1, len(rows) - 1)
-    xy = [
-        None if r.number is None else (round(pad + i * step, 1), round(h - pad - (h - 2 * pad) * r.number / top, 1))
-        for i, r in enumerate(rows)
-    ]
-    lines, cur = [], []
-    for p in [*xy, None]:
-        if p is None:
+    lines: list[str] = []
+    cur: list[tuple[float, float]] = []
+    last = None
+    for i, r in enumerate([*rows, None]):
+        if r is None or r.number is None:
             if cur:
                 lines.append(" ".join(f"{x:g},{y:g}" for x, y in cur))
             cur = []
-        else:
-            cur.append(p)
+            continue
+        y = h - pad - (h - 2 * pad) * (r.number - low) / span
+        last = (round(pad + i * step, 1), round(y, 1))
+        cur.append(last)
     end, unit = page.params.period_end, rows[0].unit
     said = [
         f"{prose.quarter_label(r.category, end)}: "
@@ -671,7 +673,7 @@ def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | No
         for r in rows
     ]
     label = "Trend by quarter. " + "; ".join(said) + "."
-    return Spark(tuple(lines), next(p for p in reversed(xy) if p is not None), label)
+    return Spark(tuple(lines), last, label)
 
 
 def headline_table(
@@ -729,9 +731,7 @@ def status_rule(page: Page) -> Section:
     """How the status is set and what the same period last year is (said once, on the about
     page)."""
     extra = text("previous_year", previous=last_year_text(page))
-    return Section(
-        "How the status is set", "status", (Message(RAG_RULE + extra),), landmark=True
-    )
+    return Section("How the status is set", "status", (Message(RAG_RULE + extra),), landmark=True)
 
 
 def _headline_items(analysis: str, n: int | None = None) -> list[list[str]]:
@@ -780,7 +780,8 @@ def definitions(page: Page, analyses: Sequence[str]) -> Section:
 def glossary() -> Section:
     """Every service name and term used on the pages (pages.yaml ``glossary``)."""
     items = tuple(
-        Term(t, f"{abbr}. {words}" if abbr else words, abbr) for t, abbr, words in spec()["glossary"]
+        Term(t, f"{abbr}. {words}" if abbr else words, abbr)
+        for t, abbr, words in spec()["glossary"]
     )
     blocks = (Message(text("glossary_intro")), Terms(items))
     return Section("Glossary", "glossary", blocks, landmark=True)

@@ -123,13 +123,17 @@ def summary_charts(page: Page, analyses: Sequence[str]) -> Section | None:
             continue
         info = pages()[analysis]
         sec = next(s for s in info["sections"] if s["anchor"] == anchor)
-        one = section(dataclasses.replace(page, analysis=analysis), {**sec, "blocks": [sec["blocks"][number]]})
+        one = section(
+            dataclasses.replace(page, analysis=analysis), {**sec, "blocks": [sec["blocks"][number]]}
+        )
         fig = one.blocks[0] if one is not None else None
         if not isinstance(fig, Figure) or fig.chart is None:
             continue
         before, title, after = spec()["texts"]["chart_link"]
         where = f"{info['title']}, {one.heading}"  # type: ignore[union-attr]
-        link = Message(before, link=(f"{info['file']}#{anchor}", title.format(title=where)), after=after)
+        link = Message(
+            before, link=(f"{info['file']}#{anchor}", title.format(title=where)), after=after
+        )
         figures.append(Figure("", fig.chart, None, ""))  # the chart's title heads it
         figures.append(link)
     if not figures:
@@ -145,7 +149,9 @@ def annex(analyses: Sequence[str]) -> Section:
         Message("", link=(info[a]["file"], info[a]["title"]), after=f": {info[a]['summary']}")
         for a in analyses
     ]
-    links.append(Message("", link=("about.html", text("about_title")), after=": " + text("about_lede")))
+    links.append(
+        Message("", link=("about.html", text("about_title")), after=": " + text("about_lede"))
+    )
     report, after = spec()["texts"]["dq_report"]
     links.append(Message("", link=("data_quality.html", report), after=after))
     blocks: list[Any] = [Message(text("annex_intro")), Bullets(tuple(links), css="page-list")]
@@ -190,4 +196,3 @@ def about_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
         data_quality(page, [], _link("dq_page_link")),
         provenance(page),
     ]
-
