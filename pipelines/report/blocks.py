@@ -724,7 +724,7 @@ def about_link(css: str = "") -> Message:
 
 def headline(page: Page, items: Sequence[Sequence[str]], caption: str) -> Section:
     blocks = (headline_table(page, items, caption), about_link("rule"))
-    return Section("Headline figures", "headline", blocks, landmark=True)
+    return Section("Headline figures", "headline", blocks, css="headline", landmark=True)
 
 
 def status_rule(page: Page) -> Section:
