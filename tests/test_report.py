@@ -468,6 +468,20 @@ def test_spark_is_cut_at_a_withheld_quarter_and_says_every_quarter():
     assert blocks.spark(_page("index"), "referrals", "no_such_measure", "FASS") is None
 
 
+def test_spark_of_a_falling_average_below_zero_stays_in_its_box():
+    """Average reduction in risk can be negative (risk rose): zero and every point on the scale."""
+    rows = [r for r in suppress_rows(fake_rows()) if r[1] != "mean_risk_reduction"]
+    for i, v in enumerate([5.0, -3.0, -8.0, 2.0, 0.0, -1.0, 4.0, 6.0]):
+        q = f"{2011 + i // 4}-Q{i % 4 + 1}"
+        rows.append(["distance_travelled", "mean_risk_reduction", "IFSS", "quarter", q, "", "30",
+                     repr(v), "percent", *fake_rows()[0][-2:]])  # fmt: skip
+    m = Metrics(Row(**dict(zip(METRICS_COLUMNS, r, strict=True))) for r in rows)
+    line = blocks.spark(_page("index", m), "distance_travelled", "mean_risk_reduction", "IFSS")
+    ys = [float(xy.split(",")[1]) for seg in line.lines for xy in seg.split()]
+    assert len(ys) == 8 and all(0 <= y <= blocks.Spark.HEIGHT for y in ys)
+    assert ys[2] == max(ys) and ys[7] == min(ys)  # -8 lowest on the page, 6 highest
+
+
 def test_scorecard_holds_every_headline_figure_with_a_trend():
     from pipelines.report.summary import scorecard
 
