@@ -14,7 +14,7 @@ RUN_OPTS = $(if $(RAW_DIR),--raw-dir "$(RAW_DIR)") $(if $(PERIOD_START),--period
 	$(if $(OUT),--out "$(OUT)") $(if $(DB),--db "$(DB)") $(if $(DQ_DIR),--dq-dir "$(DQ_DIR)") $(if $(THRESHOLD),--threshold $(THRESHOLD)) \
 	$(if $(COUNCIL),--council "$(COUNCIL)")
 
-.PHONY: help env report validate ingest sample bench test check lint clean
+.PHONY: help env report pdf validate ingest sample bench test check lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ env: $(STAMP) ## Build the Python environment from the lock file (done by every 
 
 report: $(STAMP) ## Run the whole pipeline (RAW_DIR, PERIOD_START, PERIOD_END, AS_AT, OUT, THRESHOLD, COUNCIL)
 	$(PY) -m pipelines report $(RUN_OPTS)
+
+pdf: $(STAMP) ## Print the summary and its annex as one PDF into the report folder (same options as report)
+	$(PY) -m pipelines pdf $(RUN_OPTS)
 
 validate: $(STAMP) ## Ingest and validate only; writes the data quality report
 	$(PY) -m pipelines validate $(RUN_OPTS)

@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("ingest", "load the extracts into DuckDB and print a summary"),
     ]:
         _run_options(add(name, text))
+    _run_options(
+        add(
+            "pdf",
+            "print the committee summary and its annex as one PDF (committee_pack.pdf) into the "
+            "report folder, with headless Chromium; run `report` with the same options first",
+        )
+    )
 
     s = add("sample", "generate synthetic extracts (the shipped sample by default)")
     s.add_argument("--out", default=str(ROOT / "data" / "raw" / "sample"), help="folder to write")
@@ -150,6 +157,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         }
         return run(load_config(overrides), until=verb)
+    if verb == "pdf":
+        from pipelines.config import load_config
+        from pipelines.report.pdf import write_pdf
+
+        config = load_config({k: getattr(args, k) for k in ("out_dir", "raw_dir", "period_start",
+                              "period_end", "data_as_at", "db_path", "dq_dir",
+                              "suppression_threshold", "council_name")})  # fmt: skip
+        written = write_pdf(config.out_dir)
+        print(f"Wrote {written}")
+        return 0
     if verb == "sample":
         from pipelines.generate import generate_sample
 

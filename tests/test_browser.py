@@ -24,7 +24,8 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
+PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce", "about"]
+ANNEX = PAGES[1:-1]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 pytestmark = pytest.mark.browser
@@ -124,7 +125,7 @@ def test_no_request_leaves_the_page(visited, name):
     assert visited[name]["attempted"] == []
 
 
-@pytest.mark.parametrize("name", PAGES[1:])
+@pytest.mark.parametrize("name", PAGES[:-1])
 def test_every_chart_is_drawn(visited, name):
     charts = visited[name]["charts"]
     assert charts, "no chart on the page"
@@ -138,7 +139,7 @@ def test_axe_finds_no_wcag_violation(visited, name):
     assert result.violations_count == 0, result.generate_report()
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", PAGES[:-1])
 def test_tables_equal_metrics_public(visited, out_dir, name):
     public = read_rows(out_dir / "metrics_public.csv")
     cells = visited[name]["cells"]
@@ -170,3 +171,96 @@ def test_no_withheld_count_is_disclosed(visited, out_dir, name):
                         assert not re.search(
                             label + r"[:(\s]+" + re.escape(shown) + r"(?![\d.])", figure
                         ), (key, shown)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paper: the summary fits 6 A4 pages; the pack is one PDF of the summary and every annex page
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF Chromium wrote (each page object is ``/Type /Page``)."""
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+@pytest.fixture(scope="module")
+def printed(browser, out_dir):
+    """Each page printed to A4 as Chromium prints it (the pages' print stylesheet)."""
+    context = browser.new_context()
+    out = {}
+    try:
+        for name in PAGES:
+            page = context.new_page()
+            page.goto((out_dir / f"{name}.html").resolve().as_uri(), wait_until="load")
+            out[name] = page.pdf(format="A4")
+            page.close()
+    finally:
+        context.close()
+    return out
+
+
+def test_the_summary_prints_in_at_most_six_a4_pages(printed):
+    assert 1 <= _pdf_pages(printed["index"]) <= 6
+
+
+def test_print_hides_navigation_and_alt_text_but_screen_keeps_them(browser, out_dir):
+    """On paper the table beside each chart carries the numbers; on screen the caption stays."""
+    page = browser.new_page()
+    try:
+        page.goto((out_dir / "cpr.html").resolve().as_uri(), wait_until="load")
+        shown = "sel => getComputedStyle(document.querySelector(sel)).display"
+        assert page.evaluate(shown, "figcaption .alt-text") != "none"
+        assert page.evaluate(shown, ".page-nav") != "none"
+        page.emulate_media(media="print")
+        assert page.evaluate(shown, "figcaption .alt-text") == "none"
+        assert page.evaluate(shown, ".page-nav") == "none"
+        assert page.evaluate("getComputedStyle(document.querySelector('thead')).display") == (
+            "table-header-group"
+        )
+        assert page.evaluate("getComputedStyle(document.querySelector('tr')).breakInside") == (
+            "avoid"
+        )
+    finally:
+        page.close()
+
+
+@pytest.mark.subprocess  # Playwright's sync API cannot start inside the module's browser
+def test_make_pdf_writes_the_summary_and_every_annex_page(out_dir, printed):
+    """``python -m pipelines pdf`` on a rendered run: one PDF holding the summary and every annex
+    page, each starting on a new sheet (so it has at least as many pages as its parts printed
+    alone, less the sheets a part shares, and the document it prints holds every page)."""
+    import subprocess
+    import sys
+
+    from pipelines import ROOT
+    from pipelines.report.pdf import PACK, pack_html
+
+    html = pack_html(out_dir)
+    assert re.findall(r'data-page="([^"]+)"', html) == PAGES
+    for name in PAGES:
+        title = re.search(r"<h1>(.*?)</h1>", (out_dir / f"{name}.html").read_text("utf-8"))
+        assert title and title.group(1) in html, name
+    (out_dir / PACK).unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pipelines", "pdf", "--out", str(out_dir)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert PACK in proc.stdout
+    pdf = (out_dir / PACK).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    alone = sum(_pdf_pages(b) for b in printed.values())
+    assert alone - len(PAGES) <= _pdf_pages(pdf) <= alone + len(PAGES), (_pdf_pages(pdf), alone)
+
+
+def test_make_pdf_without_chromium_says_what_to_install(out_dir, monkeypatch, capsys):
+    from pipelines.__main__ import main
+
+    monkeypatch.setenv("PIPELINES_CHROMIUM", str(out_dir / "no-chromium-here"))
+    assert main(["pdf", "--out", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install chromium" in err and "PIPELINES_CHROMIUM" in err
+
+
+def test_make_pdf_before_make_report_says_to_run_it(tmp_path, capsys):
+    from pipelines.__main__ import main
+
+    assert main(["pdf", "--out", str(tmp_path)]) == 2
+    assert "make report" in capsys.readouterr().err

@@ -63,6 +63,26 @@ def first_run(work: Path, key_env: dict[str, str]) -> subprocess.CompletedProces
     return proc
 
 
+def test_no_public_page_names_a_folder_of_the_machine(first_run, work: Path) -> None:
+    """The summary, the annex pages, the about page and the data quality report carry no path
+    of the run (output, warehouse, extracts, data quality folder), of the repository, the home
+    folder or the temporary folder: provenance is code version, extract date, run date, period."""
+    import tempfile
+
+    out = work / "out"
+    paths = [work, out, work / "warehouse.duckdb", SAMPLE, ROOT, work / "dq"]
+    words = [str(p) for p in paths] + [str(Path.home()) + "/", tempfile.gettempdir() + "/"]
+    pages = sorted(out.glob("*.html"))
+    assert {"index.html", "about.html", "referrals.html", "data_quality.html"} <= {
+        p.name for p in pages
+    }
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found = [w for w in words if w in text]
+        assert not found, (page.name, found)
+        assert ".ipynb" not in text, page.name
+
+
 def test_report_writes_every_output(first_run, work: Path) -> None:
     out = work / "out"
     for name in [

@@ -41,7 +41,8 @@ from pipelines.report.model import (
 )
 from pipelines.report.params import COUNCIL_FIELDS, ReportParameters, parameters_cell
 
-PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce"]
+PAGES = ["index", "referrals", "distance_travelled", "re_referrals", "cpr", "workforce", "about"]
+ANNEX = PAGES[1:-1]
 #: Tests that execute the notebooks in Jupyter kernels (seconds each): not in the fast lane.
 kernels = pytest.mark.slow
 
@@ -416,7 +417,8 @@ def test_figure_is_inline_svg_with_a_text_alternative_and_no_external_reference(
     fig = render([blocks.Figure(chart=chart, boxed=False)])
     assert fig.startswith('<figure class="chart" id="chart-')
     assert '<svg role="img" aria-label="Bar chart. Title. A: 10%."' in fig
-    assert "<figcaption>Bar chart. Title. A: 10%.</figcaption>" in fig
+    # the text alternative is hidden in print only (the table beside the chart has the numbers)
+    assert '<figcaption><span class="alt-text">Bar chart. Title. A: 10%.</span></figcaption>' in fig
     assert "http" not in fig and "graphics-symbol" not in fig  # vega's per-mark ARIA removed
 
 
@@ -442,6 +444,166 @@ def test_every_measure_is_defined_and_on_a_page():
     assert measures <= set(spec.spec()["measures"])
     assert measures <= {x for v in metrics_shape()["analyses"].values() for x in v}
     assert all(spec.polarity(x) in ("higher", "lower", "none") for x in measures)
+
+
+# ---------------------------------------------------------------------------------------------
+# The committee summary (index.html) and the about page
+
+
+def test_summary_messages_lead_with_targets_missed_then_worse_then_the_comparator():
+    """Fake metrics: re-referrals 40% against a green level of 30% (red), decided in a day 84%
+    against 95% (red), first core groups 56% against 90% (red), vacancy rate 20% against 10%
+    (amber); re-registrations up from 18% to 25% (worse, no target)."""
+    from pipelines.report.summary import MAX_MESSAGES, summary_messages
+
+    msgs = summary_messages(_page("index"), list(spec.pages()))
+    assert 0 < len(msgs) <= MAX_MESSAGES
+    kinds = ["red" if "(red)" in m else "amber" if "(amber)" in m else "worse" if "worse" in m
+             else "other" for m in msgs]  # fmt: skip
+    assert kinds == sorted(kinds, key=["red", "amber", "worse", "other"].index), msgs
+    assert kinds[:3] == ["red"] * 3 and "amber" in kinds and "worse" in kinds
+    assert msgs[0].startswith("Re-referrals within 12 months: 40%, above the target of 30% (red)")
+    assert "Wales 30% in 2011-12" in msgs[0]  # the comparator beside the figure
+    assert any(m.startswith("Re-registrations: 25%, worse than") for m in msgs)
+
+
+def test_summary_messages_say_nothing_of_a_withheld_figure():
+    from pipelines.report.summary import summary_messages
+
+    rows = [r for r in suppress_rows(fake_rows()) if r[1] != "re_referral_12m" or r[3] != "total"]
+    rows.append(["re_referrals", "re_referral_12m", "DAT", "total", "all", "c", "2152", "c",
+                 "percent", *fake_rows()[0][-2:]])  # fmt: skip
+    m = Metrics(Row(**dict(zip(METRICS_COLUMNS, r, strict=True))) for r in rows)
+    msgs = summary_messages(_page("index", m), list(spec.pages()))
+    assert not any("Re-referrals within 12 months" in x for x in msgs)
+
+
+def test_spark_is_cut_at_a_withheld_quarter_and_says_every_quarter():
+    """FASS referrals: 2011-Q2 withheld (3): two segments, the gap named in the words."""
+    line = blocks.spark(_page("index"), "referrals", "received", "FASS")
+    assert len(line.lines) == 2
+    assert len(line.lines[0].split()) == 1 and len(line.lines[1].split()) == 6
+    assert "2011-Q2: withheld or not available" in line.label and "2012-Q4: 11" in line.label
+    ys = [float(xy.split(",")[1]) for seg in line.lines for xy in seg.split()]
+    assert all(0 <= y <= blocks.Spark.HEIGHT for y in ys)
+    assert blocks.spark(_page("index"), "referrals", "no_such_measure", "FASS") is None
+
+
+def test_spark_of_a_falling_average_below_zero_stays_in_its_box():
+    """Average reduction in risk can be negative (risk rose): zero and every point on the scale."""
+    rows = [r for r in suppress_rows(fake_rows()) if r[1] != "mean_risk_reduction"]
+    for i, v in enumerate([5.0, -3.0, -8.0, 2.0, 0.0, -1.0, 4.0, 6.0]):
+        q = f"{2011 + i // 4}-Q{i % 4 + 1}"
+        rows.append(["distance_travelled", "mean_risk_reduction", "IFSS", "quarter", q, "", "30",
+                     repr(v), "percent", *fake_rows()[0][-2:]])  # fmt: skip
+    m = Metrics(Row(**dict(zip(METRICS_COLUMNS, r, strict=True))) for r in rows)
+    line = blocks.spark(_page("index", m), "distance_travelled", "mean_risk_reduction", "IFSS")
+    ys = [float(xy.split(",")[1]) for seg in line.lines for xy in seg.split()]
+    assert len(ys) == 8 and all(0 <= y <= blocks.Spark.HEIGHT for y in ys)
+    assert ys[2] == max(ys) and ys[7] == min(ys)  # -8 lowest on the page, 6 highest
+
+
+def test_scorecard_holds_every_headline_figure_with_a_trend():
+    from pipelines.report.summary import scorecard
+
+    section = scorecard(_page("index"), list(spec.pages()))
+    tables = [b for b in section.blocks if isinstance(b, blocks.Table)]
+    assert len(tables) == len(spec.pages())
+    rows = [r for t in tables for r in t.rows]
+    assert len(rows) == sum(len(i["headline"]) for i in spec.pages().values())
+    assert all(t.header[-1] == "Trend" for t in tables)
+    assert all(r[1].key and r[1].field == "value" for r in rows)  # figure cells keep their keys
+    assert sum(1 for r in rows if r[-1].spark is not None) >= len(rows) - 1
+    markup = render([section])
+    assert markup.count('class="spark" role="img" aria-label="Trend by quarter.') >= len(rows) - 1
+
+
+def test_summary_charts_are_at_most_eight_and_link_to_their_table():
+    from pipelines.report.summary import summary_charts
+
+    section = summary_charts(_page("index"), list(spec.pages()))
+    figures = [b for b in section.blocks if isinstance(b, blocks.Figure)]
+    links = [b.link for b in section.blocks if isinstance(b, blocks.Message) and b.link]
+    assert 1 <= len(figures) <= 8 and len(links) == len(figures)
+    assert all(f.chart is not None and f.table is None for f in figures)
+    anchors = {(i["file"], s["anchor"]) for i in spec.pages().values() for s in i["sections"]}
+    assert all(tuple(href.split("#")) in anchors for href, _ in links)
+    without = summary_charts(_page("index"), ["re_referrals", "cpr"])  # no workforce page
+    assert len([b for b in without.blocks if isinstance(b, blocks.Figure)]) == 3
+
+
+def test_glossary_explains_every_abbreviation_on_the_pages():
+    """Every upper-case abbreviation in the words of pages.yaml and the code lists' labels (DAT,
+    CPT, IFSS, NFA ...) is a glossary term; scope keys that never show are not words."""
+    import yaml
+
+    s = spec.spec()
+    words = [str(v) for info in s["pages"].values() for v in (info["title"], info["summary"])]
+    words += [h[2] for info in s["pages"].values() for h in info["headline"]]
+    words += list(s["scopes"].values()) + [
+        str(v) for m in s["measures"].values() for v in m.values()
+    ]
+    codes = yaml.safe_load((ROOT / "pipelines/contract/codes.yaml").read_text(encoding="utf-8"))
+    words += [
+        str(x["label"] if isinstance(x, dict) else x) for v in codes.values() for x in v.values()
+    ]
+    words += [c for c in s["scopes"] if c not in ("PREVENTION", "WORKFORCE")]
+    found = {w for t in words for w in re.findall(r"\b[A-Z][A-Z&]+\b", t)}
+    terms = {t for t, _, _ in s["glossary"]}
+    assert found - terms == set()
+    for term in ("Lateral checks", "Core group", "Strategy discussion", "Re-registration",
+                 "Distance travelled"):  # fmt: skip
+        assert term in terms
+
+
+def test_about_page_says_once_what_the_pages_link_to():
+    from pipelines.report.summary import about_blocks
+
+    parts = about_blocks(_page("index", dq_statement=FAKE_DQ), list(spec.pages()))
+    anchors = [p.anchor for p in parts if isinstance(p, blocks.Section)]
+    assert anchors == ["symbols", "status", "glossary", "definitions", "data-quality", "provenance"]
+    markup = render(parts)
+    for info in spec.pages().values():
+        assert f"<h3>{info['title']}</h3>" in markup  # definitions under each page's title
+    annex = [b for part in blocks.page_blocks(_page("cpr")) for b in part]
+    shown = render(annex)
+    assert "Numerator:" not in shown and "Symbols used" not in shown
+    assert 'href="about.html"' in shown
+
+
+def test_provenance_names_no_folder_and_no_notebook():
+    page = _page("index", raw_dir="/home/analyst/extracts", out_dir="/tmp/run/out",
+                 code_version="abc1234", run_date="2013-02-01 10:00:00")  # fmt: skip
+    markup = render([blocks.provenance(page)])
+    assert "abc1234" in markup and "1 February 2013" in markup and "31 January 2013" in markup
+    assert "/home" not in markup and "/tmp" not in markup and ".ipynb" not in markup
+
+
+def test_pack_joins_the_summary_the_annex_and_the_about_page(tmp_path):
+    """One HTML document, pages in order, each in its own sheet, ids unique, links inside."""
+    from pipelines.errors import PipelineError
+    from pipelines.report.pdf import pack_html
+
+    with pytest.raises(PipelineError, match="make report"):
+        pack_html(tmp_path)
+    shell = (
+        '<!DOCTYPE html><html><head><title>{t}</title></head><body><main id="main">{b}</main>'
+        '<footer class="page-footer"><p>f</p></footer></body></html>'
+    )
+    links = '<a href="cpr.html#timeliness">t</a><a href="about.html">a</a>'
+    (tmp_path / "index.html").write_text(shell.format(t="Summary", b=f"<h1>Summary</h1>{links}"))
+    (tmp_path / "cpr.html").write_text(
+        shell.format(t="CPR", b='<h2 id="timeliness">T</h2><a href="#timeliness">x</a>')
+    )
+    (tmp_path / "about.html").write_text(shell.format(t="About", b='<h2 id="symbols">S</h2>'))
+    html = pack_html(tmp_path)
+    order = [m for m in re.findall(r'data-page="([^"]+)"', html)]
+    assert order == ["index", "cpr", "about"]
+    assert html.count("<main") == 1 and html.count("<html") == 1
+    assert 'href="#cpr--timeliness"' in html and 'id="cpr--timeliness"' in html
+    assert 'href="#page-about"' in html and 'id="page-about"' in html
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,7 +638,7 @@ def disagreements(defaults: dict[str, object]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", PAGES[1:])
+@pytest.mark.parametrize("name", ANNEX)
 def test_notebook_is_thin_and_its_defaults_are_the_config(name):
     nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
@@ -544,7 +706,7 @@ def out_dir() -> Path:
 def test_every_page_and_the_executed_notebooks_are_written(out_dir):
     for name in PAGES:
         assert (out_dir / f"{name}.html").stat().st_size > 1000, name
-    for name in PAGES[1:]:
+    for name in ANNEX:
         nb = json.loads((out_dir / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
         assert nb["metadata"]["papermill"]["parameters"]["period_start"] == "2012-04-01"
         assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
@@ -570,10 +732,13 @@ def test_page_is_self_contained_and_structured(out_dir, name):
         assert 'role="img"' in svg_tag and 'aria-label="' in svg_tag and "<figcaption>" in fig
     assert "In&nbsp;[" not in markup and "input_area" not in markup  # no code, no prompts
     assert "withheld" in markup.lower()
-    if name != "index":
-        assert "Numerator:" in markup and "Data quality" in markup
-        assert "Code version" in markup and "2013" in markup
+    if name in ANNEX:  # the annex links to the about page instead of repeating it
+        assert 'href="about.html"' in markup and 'href="index.html"' in markup
+        assert "Numerator:" not in markup and "Code version" not in markup
         assert markup.count("<figure") >= 2
+    if name == "about":
+        assert "Numerator:" in markup and "Data quality" in markup and "Glossary" in markup
+        assert "Code version" in markup and "2013" in markup and "How the status is set" in markup
 
 
 @kernels
@@ -582,8 +747,19 @@ def test_index_links_every_page_and_the_data_quality_report(out_dir):
     for name in PAGES[1:] + ["data_quality"]:
         assert f'href="{name}.html"' in markup
     assert "Key messages" in markup and "Same period last year" in markup and "Wales" in markup
-    assert "How the status is set" in markup
+    assert "Scorecard" in markup and "Trend" in markup
     assert "were not supplied" not in markup
+
+
+@kernels
+def test_no_page_names_the_folder_it_was_written_to(out_dir):
+    import tempfile
+
+    for name in PAGES:
+        markup = (out_dir / f"{name}.html").read_text("utf-8")
+        for word in (str(out_dir), str(out_dir.parent), tempfile.gettempdir() + "/", str(ROOT)):
+            assert word not in markup, (name, word)
+        assert ".ipynb" not in markup, name
 
 
 @kernels
@@ -632,7 +808,7 @@ def test_withheld_counts_appear_nowhere(out_dir):
 
 @kernels
 def test_notebooks_see_only_the_public_file(out_dir):
-    for name in PAGES[1:]:
+    for name in ANNEX:
         nb = (out_dir / "notebooks" / f"{name}.ipynb").read_text("utf-8")
         assert "metrics.csv" not in nb.replace("metrics_public.csv", "")
 
@@ -646,7 +822,7 @@ def test_another_council_without_workforce_extracts(tmp_path):
     write_fake_metrics(tmp_path, workforce=False)
     config = dataclasses.replace(load_config({"council_name": "Caerphilly"}), out_dir=tmp_path)
     written = render_reports(tmp_path, config, FAKE_DQ)
-    assert [p.name for p in written] == [f"{p}.html" for p in PAGES[:-1]]
+    assert [p.name for p in written] == [f"{p}.html" for p in PAGES if p != "workforce"]
     for path in written:
         markup = path.read_text("utf-8")
         assert "Caerphilly" in markup and "newport" not in markup.lower(), path.name

@@ -177,8 +177,11 @@ def test_the_arrow_is_hidden_from_screen_readers_and_the_words_say_it():
 
 
 def test_headline_rule_names_the_previous_year_period():
-    section = blocks.headline(_page("cpr"), [["cpr", "registrations", "CPR", "R"]], "c")
-    assert "The same period last year is 1 April 2011 to 31 December 2011" in section.blocks[1].text
+    """Said once, on the about page; the headline table links there."""
+    section = blocks.status_rule(_page("cpr"))
+    assert "The same period last year is 1 April 2011 to 31 December 2011" in section.blocks[0].text
+    table = blocks.headline(_page("cpr"), [["cpr", "registrations", "CPR", "R"]], "c")
+    assert table.blocks[1].link == ("about.html", "About these figures")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,14 +17,16 @@ __all__ = ["render_reports", "warm_up"]
 
 
 def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any]) -> list[Path]:
-    """Write one HTML page per analysis plus ``index.html`` into ``out_dir``; return the paths
-    (the index first). Workforce has a page only when its figures exist (optional extracts)."""
+    """Write one HTML page per analysis (the annex), ``index.html`` (the committee summary) and
+    ``about.html`` (symbols, terms, definitions, data quality, provenance) into ``out_dir``;
+    return the paths (the summary first, the about page last). Workforce has a page only when
+    its figures exist (optional extracts)."""
     import json
 
     from pipelines import code_version
     from pipelines.errors import PipelineError
     from pipelines.report.blocks import Page
-    from pipelines.report.markup import write_index
+    from pipelines.report.markup import write_about, write_index
     from pipelines.report.model import load_public
     from pipelines.report.params import ReportParameters, run_date
     from pipelines.report.runner import execute_and_render
@@ -46,8 +48,10 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
     metrics = load_public(Path(out_dir))
     todo = [a for a in pages() if a != "workforce" or metrics.has("workforce")]
     done = execute_and_render(todo, params)
-    index = write_index(Page.open("index", params, metrics), todo)
-    return [index] + [done[a] for a in todo]
+    page = Page.open("index", params, metrics)
+    index = write_index(page, todo)
+    about = write_about(page, todo)
+    return [index] + [done[a] for a in todo] + [about]
 
 
 def warm_up() -> None:

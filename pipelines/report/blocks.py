@@ -13,7 +13,6 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from pipelines.contract import metrics_shape
 from pipelines.report import prose
 from pipelines.report.model import (
     RAG_RULE,
@@ -59,6 +58,22 @@ class Cell:
     note: str = ""
     rag: str = ""
     arrow: str = ""
+    spark: Spark | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Spark:
+    """A small trend line drawn in a table cell (the scorecard's Trend column). ``lines``: the
+    points of each segment as SVG polyline coordinates in a ``WIDTH`` x ``HEIGHT`` box on a scale
+    from zero (a segment ends at each withheld or blank quarter, so no line joins across one);
+    ``last``: the latest shown point, marked; ``label``: the series in words, its text
+    alternative."""
+
+    WIDTH: ClassVar[int] = 64
+    HEIGHT: ClassVar[int] = 24
+    lines: tuple[str, ...]
+    last: tuple[float, float] | None
+    label: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +167,7 @@ class Term:
 class Terms:
     kind: ClassVar[str] = "terms"
     items: tuple[Term, ...]
+    heading: str = ""  # an h3 above the list
 
 
 @dataclasses.dataclass(frozen=True)
@@ -662,10 +678,48 @@ def section(page: Page, spec_: dict[str, Any]) -> Section | None:
 # provenance
 
 
-def headline_table(page: Page, items: Sequence[Sequence[str]], caption: str) -> Table | Message:
+def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | None:
+    """The quarterly series of a headline figure as a small line (None without one shown
+    quarter): zero-based like every chart, cut at withheld or blank quarters."""
+    rows = sorted(
+        page.metrics.select(analysis, measure_key, scope, "quarter"), key=lambda r: r.category
+    )
+    shown = [r.number for r in rows if r.number is not None]
+    if not shown:
+        return None
+    w, h, pad = Spark.WIDTH, Spark.HEIGHT, 3
+    low, high = min(0.0, *shown), max(0.0, *shown)  # zero always on the scale
+    span = (high - low) or 1.0
+    step = (w - 2 * pad) / max(1, len(rows) - 1)
+    lines: list[str] = []
+    cur: list[tuple[float, float]] = []
+    last = None
+    for i, r in enumerate([*rows, None]):
+        if r is None or r.number is None:
+            if cur:
+                lines.append(" ".join(f"{x:g},{y:g}" for x, y in cur))
+            cur = []
+            continue
+        y = h - pad - (h - 2 * pad) * (r.number - low) / span
+        last = (round(pad + i * step, 1), round(y, 1))
+        cur.append(last)
+    end, unit = page.params.period_end, rows[0].unit
+    said = [
+        f"{prose.quarter_label(r.category, end)}: "
+        + (prose.cell(r.value, unit) if r.number is not None else "withheld or not available")
+        for r in rows
+    ]
+    label = "Trend by quarter. " + "; ".join(said) + "."
+    return Spark(tuple(lines), last, label)
+
+
+def headline_table(
+    page: Page, items: Sequence[Sequence[str]], caption: str, trend: bool = False
+) -> Table | Message:
     """``items``: [analysis, measure, scope, label]: this period, the same period last year (the
     ``previous_year`` row: like with like), the change in words with an arrow, the comparator,
-    the target and the status. Rows missing from the metrics are skipped."""
+    the target and the status; with ``trend``, a small line of the quarterly series too (the
+    summary's scorecard). Rows missing from the metrics are skipped."""
     body = []
     for analysis, measure_key, scope, label in items:
         if (r := page.metrics.get(analysis, measure_key, scope)) is None:
@@ -679,13 +733,15 @@ def headline_table(page: Page, items: Sequence[Sequence[str]], caption: str) -> 
         if lb := page.reference.latest_benchmark(measure_key, scope):
             theirs = prose.cell(str(lb[1].value), r.unit) + (f" ({lb[0]})" if lb[0] else "")
         value = Cell(prose.cell(r.value, r.unit), True, r.key, "value")
-        body.append(
-            [Cell(label), value, before, moved, Cell(theirs, True), *_status(page, r, scope)]
-        )
+        row = [Cell(label), value, before, moved, Cell(theirs, True), *_status(page, r, scope)]
+        if trend:
+            line = spark(page, analysis, measure_key, scope)
+            row.append(Cell("" if line else NOT_APPLICABLE, spark=line))
+        body.append(row)
     if not body:
         return Message(text("no_headline"))
     header = ["Measure", "This period", "Same period last year", "Change"]
-    header += [page.params.comparator, "Target", "Status"]
+    header += [page.params.comparator, "Target", "Status"] + (["Trend"] if trend else [])
     return table(caption, header, body, (1, 2, 4, 5))
 
 
@@ -696,11 +752,23 @@ def last_year_text(page: Page) -> str:
     return f"{prose.long_date(start)} to {prose.long_date(end)}"
 
 
+def about_link(css: str = "") -> Message:
+    """The one line that sends a reader to the about page (symbols, status rule, glossary,
+    definitions, data quality, provenance), which every page links to instead of repeating."""
+    before, words, after = spec()["texts"]["about_link"]
+    return Message(before, css=css, link=("about.html", words), after=after)
+
+
 def headline(page: Page, items: Sequence[Sequence[str]], caption: str) -> Section:
+    blocks = (headline_table(page, items, caption), about_link("rule"))
+    return Section("Headline figures", "headline", blocks, css="headline", landmark=True)
+
+
+def status_rule(page: Page) -> Section:
+    """How the status is set and what the same period last year is (said once, on the about
+    page)."""
     extra = text("previous_year", previous=last_year_text(page))
-    rule = Message(RAG_RULE + extra, css="rule", lead="How the status is set.")
-    blocks = (headline_table(page, items, caption), rule)
-    return Section("Headline figures", "headline", blocks, landmark=True)
+    return Section("How the status is set", "status", (Message(RAG_RULE + extra),), landmark=True)
 
 
 def _headline_items(analysis: str, n: int | None = None) -> list[list[str]]:
@@ -720,7 +788,8 @@ def legend(page: Page) -> Section:
 
 
 def opening(page: Page) -> list[Any]:
-    """Header, key messages, headline table, symbols legend."""
+    """Header, key messages, headline table (the symbols and the status rule are on the about
+    page, linked under the table)."""
     info = pages()[page.analysis]
     as_at = text("as_at", as_at=prose.long_date(page.params.data_as_at))
     msgs = prose.key_messages(page.metrics, page.analysis, page.reference) or [text("no_messages")]
@@ -729,18 +798,32 @@ def opening(page: Page) -> list[Any]:
         Header(info["title"], info["summary"], as_at, page.period_text),
         Section("Key messages", "key-messages", bullets, css="key-messages", landmark=True),
         headline(page, _headline_items(page.analysis), f"Headline figures, {page.period_text}"),
-        legend(page),
     ]
 
 
-def definitions(page: Page) -> Section:
-    """What each measure of the page means: definition, numerator and denominator."""
-    items = []
-    for m in page_measures(page.analysis):
-        if d := measure(m):
-            words = [d.get(k, "") for k in ("definition", "numerator", "denominator")]
-            items.append(Term(d["name"], words[0], "", *words[1:]))
-    return Section("What the measures mean", "definitions", (Terms(tuple(items)),), landmark=True)
+def definitions(page: Page, analyses: Sequence[str]) -> Section:
+    """What each measure means (definition, numerator and denominator), under the title of
+    each page that shows it."""
+    parts: list[Any] = []
+    for a in analyses:
+        items = []
+        for m in page_measures(a):
+            if d := measure(m):
+                words = [d.get(k, "") for k in ("definition", "numerator", "denominator")]
+                items.append(Term(d["name"], words[0], "", *words[1:]))
+        if items:
+            parts.append(Terms(tuple(items), pages()[a]["title"]))
+    return Section("What the measures mean", "definitions", tuple(parts), landmark=True)
+
+
+def glossary() -> Section:
+    """Every service name and term used on the pages (pages.yaml ``glossary``)."""
+    items = tuple(
+        Term(t, f"{abbr}. {words}" if abbr else words, abbr)
+        for t, abbr, words in spec()["glossary"]
+    )
+    blocks = (Message(text("glossary_intro")), Terms(items))
+    return Section("Glossary", "glossary", blocks, landmark=True)
 
 
 def _link(name: str) -> Message:
@@ -773,69 +856,27 @@ def data_quality(page: Page, extracts: Sequence[str], link: Message) -> Section:
     return Section("Data quality", "data-quality", (*blocks, link), landmark=True)
 
 
-def provenance(page: Page, notebook: str) -> Section:
+def provenance(page: Page) -> Section:
+    """How the figures were produced: period, extract date, run date, code version. No folder
+    or file of the machine that ran it (public pages carry no paths)."""
     p, run = page.params, page.params.run_date or "unknown"
     rows = [
         ("Reporting period", page.period_text),
         ("Extract taken (data as at)", prose.long_date(p.data_as_at)),
         ("Report run on", prose.long_date(run[:10]) + run[10:]),
-        ("Suppression threshold", f"counts from 1 to {p.suppression_threshold} withheld"),
-        ("Extracts folder", p.raw_dir or NOT_APPLICABLE),
         ("Code version", p.code_version or "unknown"),
-        ("Figures from", "metrics_public.csv (figures after disclosure control)"),
-        ("Notebook", notebook),
+        ("Suppression threshold", f"counts from 1 to {p.suppression_threshold} withheld"),
+        ("Figures from", "the public metrics file (figures after disclosure control)"),
+        ("Pages made by", text("provenance_pages")),
     ]
     body = [[Cell(a), Cell(b)] for a, b in rows]
     t = table("How these figures were produced", ["Item", "Value"], body, ())
-    return Section("About these figures", "provenance", (t,), landmark=True)
-
-
-def closing(page: Page) -> list[Any]:
-    """Definitions, data quality statement, provenance."""
-    extracts = metrics_shape()["sources"][page.analysis]
-    return [
-        definitions(page),
-        data_quality(page, extracts, _link("dq_page_link")),
-        provenance(page, text("notebook", analysis=page.analysis)),
-    ]
+    return Section("How these figures were produced", "provenance", (t,), landmark=True)
 
 
 def page_blocks(page: Page) -> list[list[Any]]:
-    """An analysis page in parts (one notebook output each): opening, sections, closing."""
+    """An analysis page in parts (one notebook output each): opening, then each section. The
+    symbols, status rule, definitions, data quality and provenance are said once, on the about
+    page (``about_blocks`` in summary.py), which the headline table links to."""
     sections = [section(page, s) for s in pages()[page.analysis]["sections"]]
-    return [opening(page)] + [[s] for s in sections if s is not None] + [closing(page)]
-
-
-def index_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
-    """The index: key messages of every page, headline figures, links, symbols, data quality."""
-    info, p = pages(), page.params
-    workforce = " and the workforce" if "workforce" in analyses else ""
-    words = dict(service=p.service, council=p.council, period=page.period_text,
-                 comparator=p.comparator, as_at=prose.long_date(p.data_as_at),
-                 workforce=workforce)  # fmt: skip
-    title, lede, note = (text(k, **words) for k in ("index_title", "index_lede", "index_note"))
-    header = Header(title, lede, note, back=False)
-    lists = []
-    for a in analyses:
-        if msgs := prose.key_messages(page.metrics, a, page.reference):
-            lists.append(Bullets(tuple(Message(m) for m in msgs), heading=info[a]["title"]))
-    items = [row for a in analyses for row in _headline_items(a, info[a].get("index_headline"))]
-    links = []
-    for a in analyses:
-        links.append(
-            Message("", link=(info[a]["file"], info[a]["title"]), after=f": {info[a]['summary']}")
-        )
-    report, after = spec()["texts"]["dq_report"]
-    links.append(Message("", link=("data_quality.html", report), after=after))
-    reports: list[Any] = [Bullets(tuple(links), css="page-list")]
-    if "workforce" not in analyses:
-        reports.append(Message(text("no_workforce"), css="notice"))
-    return [
-        header,
-        Section("Key messages", "key-messages", tuple(lists), landmark=True),
-        headline(page, items, text("index_caption", **words)),
-        Section("The reports", "pages", tuple(reports), landmark=True),
-        legend(page),
-        data_quality(page, [], _link("dq_index_link")),
-        provenance(page, text("index_notebook")),
-    ]
+    return [opening(page)] + [[s] for s in sections if s is not None]

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from pipelines.report.blocks import Chart, Page, index_blocks, page_blocks
+from pipelines.report.blocks import Chart, Page, page_blocks
 from pipelines.report.params import ReportParameters
 from pipelines.report.spec import pages
 
@@ -22,7 +22,8 @@ _chart_ids = itertools.count(1)
 
 
 def _svg(chart: Chart) -> Markup:
-    # Altair is imported on the first chart only: the index, written in the main process, has none
+    # Altair is imported on the first chart only (the about page, written in the main process, has
+    # none; the summary's few charts import it there)
     from pipelines.report import charts
 
     return Markup(charts.svg(chart))
@@ -75,18 +76,34 @@ def show_page(analysis: str, namespace: Mapping[str, Any]) -> None:
         display(HTML(render(part)))
 
 
-def write_index(page: Page, analyses: Sequence[str]) -> Path:
-    """``index.html`` beside the pages: key messages, headline table, links, data quality."""
+def _write(page: Page, name: str, title: str, parts: Sequence[Any]) -> Path:
+    """A page built in the main process (the summary, the about page) in the shared shell."""
     html = (
         environment()
         .get_template("index.html.j2")
         .render(
-            title=page_title(page.params, "Performance report"),
+            title=page_title(page.params, title),
             css=Markup(page_css()),
             footer=page.params.footer_text,
-            parts=index_blocks(page, [a for a in pages() if a in analyses]),
+            parts=parts,
         )
     )
-    path = page.params.out_path / "index.html"
+    path = page.params.out_path / name
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def write_index(page: Page, analyses: Sequence[str]) -> Path:
+    """``index.html``: the committee summary (key messages, scorecard, charts, the annex)."""
+    from pipelines.report.summary import summary_blocks
+
+    ordered = [a for a in pages() if a in analyses]
+    return _write(page, "index.html", "Performance summary", summary_blocks(page, ordered))
+
+
+def write_about(page: Page, analyses: Sequence[str]) -> Path:
+    """``about.html``: symbols, status rule, glossary, definitions, data quality, provenance."""
+    from pipelines.report.summary import about_blocks
+
+    ordered = [a for a in pages() if a in analyses]
+    return _write(page, "about.html", "About these figures", about_blocks(page, ordered))
