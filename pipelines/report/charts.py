@@ -29,7 +29,7 @@ FONT = "Arial, Helvetica, sans-serif"
 #: size on A4 (about 170 mm, 640 px, between margins): 14 px prints at 10.5 pt.
 TEXT = 14
 TOTAL = 640
-WIDTH = 500  # the plot of a line chart (a bar chart's plot is what its labels leave)
+WIDTH = 480  # the plot of a line chart (a bar chart's plot is what its labels leave)
 CHAR = 8.2  # px per character of 14 px text, for the widest fallback font (DejaVu Sans)
 INK, GREY, WHITE = "#0b0c0c", "#3D3D3D", "#ffffff"
 BAND = 30  # px per bar
@@ -43,7 +43,9 @@ def theme() -> alt.theme.ThemeConfig:
         config={
             "aria": False,  # the whole SVG gets one text alternative instead of one per mark
             "background": "#ffffff",
-            "padding": {"left": 8, "right": 8, "top": 4, "bottom": 4},
+            # Slack at the left for wider fallback fonts: vl-convert measures text with its own
+            # fonts, and a browser without Arial draws labels wider (they would be clipped).
+            "padding": {"left": 40, "right": 8, "top": 4, "bottom": 4},
             "font": FONT,
             "range": {"category": PALETTE},
             "title": {
@@ -127,10 +129,10 @@ def _quote(text: str) -> str:
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
-    """A round tick step (1, 2, 2.5 or 5 times a power of ten) giving about ``ticks`` ticks."""
+    """A round tick step (1, 2 or 5 times a power of ten) giving about ``ticks`` ticks."""
     raw = max(span, 1e-9) / ticks
     power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
 def scale_domain(values: list[float], unit: str, room: float = 0.0) -> tuple[float, float]:
@@ -141,13 +143,17 @@ def scale_domain(values: list[float], unit: str, room: float = 0.0) -> tuple[flo
     lo, hi = min([0.0, *values]), max([0.0, *values])
     if hi == lo:
         hi = 1.0
-    span = hi - lo
-    hi = hi + span * room / (1 - room) if hi > 0 else hi
-    lo = lo - span * room / (1 - room) if lo < 0 else lo
+    if unit == "percent" and 60 < hi <= 100:
+        hi = 100.0  # a share near the top: the whole scale
     step = _nice_step(hi - lo)
-    lo, hi = math.floor(lo / step - 1e-9) * step, math.ceil(hi / step - 1e-9) * step
-    if unit == "percent" and 60 < hi <= 100 and max(values, default=0) <= 100 - 100 * room:
-        hi = 100.0
+    lo = math.floor(lo / step + 1e-9) * step
+    hi = math.ceil(hi / step - 1e-9) * step
+    # room for labels: beyond the round end only as far as needed (ticks stay round)
+    top, bottom = max([0.0, *values]), min([0.0, *values])
+    if top > 0 and (hi - top) < room * (hi - lo):
+        hi = top + room * (hi - lo) / (1 - room)
+    if bottom < 0 and (bottom - lo) < room * (hi - lo):
+        lo = bottom - room * (hi - lo) / (1 - room)
     return lo, hi
 
 
@@ -206,7 +212,7 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
     labels = [p.label for p, _ in shown]
     expr, widest, most = _wrap_expr(labels, 28)
     band = max(BAND, 18 * most + 8)  # a wrapped label's lines stay within its own band
-    width = max(200, TOTAL - 16 - widest * CHAR - 12)
+    width = max(200, TOTAL - 48 - widest * CHAR - 12)
     rules = [r.value for r in chart.rules]
     texts = [number(v, chart.unit) for _, v in shown]
     lo, hi = scale_domain([v for _, v in shown] + rules, chart.unit)
@@ -362,7 +368,7 @@ def _line_layers(
     n = len(series)
     values = _line_values(chart, points)
     drawn = [v["value"] for v in values]
-    room = 34 / height  # a label's height above the highest point
+    room = 24 / height  # a label's height above the highest point
     lo, hi = domain or scale_domain(drawn + [r.value for r in chart.rules], chart.unit, room)
     show_legend: dict[str, Any] = {} if n > 1 else {"legend": None}
 
@@ -375,6 +381,12 @@ def _line_layers(
     dash, shape = channel(alt.StrokeDash, DASHES), channel(alt.Shape, SHAPES)
     # "2013-Q1 (to 31 Jan)" as "2013" / "Q1" / "(to 31 Jan)": short enough side by side
     split = "split(replace(replace(datum.label, ' (', '\\n('), '-Q', '\\nQ'), '\\n')"
+    if style or domain:  # a narrow panel: "Q2", the year under the first quarter and each Q1
+        first = _quote(periods[0]) if periods else "''"
+        split = (f"indexof(datum.label, '-Q') < 0 ? datum.label : "
+                 f"indexof(datum.label, '-Q1') >= 0 || datum.label === {first} ? "
+                 "[substring(datum.label, 5), substring(datum.label, 0, 4)] : "
+                 "[substring(datum.label, 5), '']")  # fmt: skip
     enc = {
         "x": alt.X(field="period", type="ordinal", sort=periods, title=None,
                    scale=alt.Scale(domain=periods),  # every period on the axis, withheld too
@@ -402,8 +414,8 @@ def _line_layers(
     for v in labelled:
         x, yv = xs[v["period"]], ypx(v["value"])
         tw = _width(v["text"])
-        for dy in (-12, 14, -26, 28):
-            box = (x - tw / 2, yv + dy - 8, x + tw / 2, yv + dy + 8)
+        for dy in (-15, 16, -30, 31):
+            box = (x - tw / 2, yv + dy - 7, x + tw / 2, yv + dy + 7)
             if box[1] >= 0 and box[3] <= height and not _collides(box, path + across, boxes):
                 break
         boxes.append(box)
@@ -430,7 +442,7 @@ def _polylines(values: list[dict], xs: dict, ypx: Any) -> list[tuple[float, floa
             for k in range(1, 40):
                 f = k / 40
                 out.append((prev[0] + (x - prev[0]) * f, prev[1] + (y - prev[1]) * f))
-        for dx, dy in ((0, 0), (-5, -5), (5, 5), (-5, 5), (5, -5)):
+        for dx, dy in ((0, 0), (-4, -4), (4, 4), (-4, 4), (4, -4)):
             out.append((x + dx, y + dy))
         last[v["segment"]] = (x, y)
     return out
@@ -491,9 +503,9 @@ def _line_rules(
 def _small_multiples(chart: Chart, points: list, series: list[str], periods: list[str]):
     """One small panel per series, two to a row, on one shared scale, each named above its
     plot (a direct label: no legend to cut off); every panel labels its latest figure."""
-    height, width = 150, 250
+    height, width = 150, 240
     drawn = [p.value for p in points if p.value is not None] + [r.value for r in chart.rules]
-    domain = scale_domain(drawn, chart.unit, 34 / height)
+    domain = scale_domain(drawn, chart.unit, 24 / height)
     panels = []
     for i, s in enumerate(series):
         own = [p for p in points if p.series == s]
@@ -503,8 +515,8 @@ def _small_multiples(chart: Chart, points: list, series: list[str], periods: lis
             alt.LayerChart(
                 data=alt.Data(values=_line_values(chart, own)),
                 layer=layers, width=width, height=height,
-                title=alt.TitleParams(_wrap(s, 30), fontSize=TEXT, fontWeight="bold",
-                                      subtitle=""),
+                title=alt.TitleParams(_wrap(s[:1].upper() + s[1:], 30), fontSize=TEXT,
+                                      fontWeight="bold", subtitle=""),
             )
         )  # fmt: skip
     rows = [alt.HConcatChart(hconcat=panels[k : k + 2]) for k in range(0, len(panels), 2)]
