@@ -67,9 +67,15 @@ def theme() -> alt.theme.ThemeConfig:
                 "tickColor": GREY,
                 "labelLimit": 0,  # never cut a label short: long ones are wrapped (_wrap_expr)
             },
-            "legend": {"labelFontSize": TEXT, "titleFontSize": TEXT, "orient": "bottom",
-                       "columns": 1, "labelLimit": 0, "symbolStrokeWidth": 2.5,
-                       "symbolSize": 120},  # fmt: skip
+            "legend": {
+                "labelFontSize": TEXT,
+                "titleFontSize": TEXT,
+                "orient": "bottom",
+                "columns": 1,
+                "labelLimit": 0,
+                "symbolStrokeWidth": 2.5,
+                "symbolSize": 120,
+            },  # fmt: skip
             "header": {"labelFontSize": TEXT, "titleFontSize": TEXT},
             "view": {"stroke": None},
             "bar": {"color": PALETTE[0]},
@@ -219,8 +225,7 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
     placed: list[tuple[float, bool, float]] = []
     for _ in range(12):  # widen the scale until every label outside its bar fits in the plot
         placed = [
-            _bar_label(v, t, lo, hi, width, rules)
-            for (_, v), t in zip(shown, texts, strict=True)
+            _bar_label(v, t, lo, hi, width, rules) for (_, v), t in zip(shown, texts, strict=True)
         ]
         px = width / (hi - lo)
         ends = [a + (tw / px if a >= 0 else -tw / px) for a, inside, tw in placed if not inside]
@@ -322,11 +327,7 @@ def _grid(points: list) -> tuple[list, list[str], list[str]]:
     if all(re.match(r"\d{4}", p) for p in periods):  # years and quarters: in time order
         periods = sorted(periods)
     held = {(p.series, p.label): p for p in points}
-    full = [
-        held.get((s, t)) or Point(t, None, s)
-        for s in series
-        for t in periods
-    ]
+    full = [held.get((s, t)) or Point(t, None, s) for s in series for t in periods]
     return full, series, periods
 
 
@@ -334,7 +335,8 @@ def line_chart(chart: Chart) -> alt.TopLevelMixin:
     """Lines over periods, each series with its own colour, dash and point shape (readable in
     greyscale). A withheld, blank or missing point is left out and the line is split there
     (``detail`` on segments), so the gap shows; the period stays on the axis. Up to
-    ``MAX_LINES`` series share one plot with a legend; more are drawn as small multiples."""
+    ``MAX_LINES`` series share one plot, each named at its latest point (no legend to cut
+    off); more are drawn as small multiples."""
     points, series, periods = _grid(list(chart.points))
     if len(series) > MAX_LINES:
         return _small_multiples(chart, points, series, periods)
@@ -370,7 +372,7 @@ def _line_layers(
     drawn = [v["value"] for v in values]
     room = 24 / height  # a label's height above the highest point
     lo, hi = domain or scale_domain(drawn + [r.value for r in chart.rules], chart.unit, room)
-    show_legend: dict[str, Any] = {} if n > 1 else {"legend": None}
+    show_legend: dict[str, Any] = {"legend": None}  # lines are named at their ends instead
 
     def channel(cls: Any, rng: list) -> Any:  # ``style``: a small multiple keeps its series' look
         return cls(field="series", type="nominal", title=None,
@@ -402,6 +404,9 @@ def _line_layers(
                  {**enc, "color": colour, "shape": shape})  # fmt: skip
     every = n == 1 and not chart.label_last and len(periods) <= 8
     labelled = values if every else list({v["series"]: v for v in values}.values())
+    # several lines: the latest point of each is labelled with the series' name (no legend)
+    labelled = [{**v, "text": f"{v['series']} {v['text']}" if n > 1 else v["text"]}
+                for v in labelled]  # fmt: skip
     step = width / max(len(periods), 1)
     xs = {t: step * (i + 0.5) for i, t in enumerate(periods)}
 
@@ -411,21 +416,30 @@ def _line_layers(
     path = _polylines(values, xs, ypx)
     across = [(x, ypx(r.value)) for r in chart.rules for x in range(0, width + 1, 3)]
     boxes: list[tuple[float, float, float, float]] = []
+    spots = [(dy, a) for dy in (-15, 16, -30, 31) for a in ("center", "right", "left")]
     for v in labelled:
         x, yv = xs[v["period"]], ypx(v["value"])
         tw = _width(v["text"])
-        for dy in (-15, 16, -30, 31):
-            box = (x - tw / 2, yv + dy - 7, x + tw / 2, yv + dy + 7)
-            if box[1] >= 0 and box[3] <= height and not _collides(box, path + across, boxes):
+        first = None
+        for dy, align in spots:
+            x0 = {"center": x - tw / 2, "right": x + 4 - tw, "left": x - 4}[align]
+            box = (x0, yv + dy - 7, x0 + tw, yv + dy + 7)
+            if box[0] < 0 or box[2] > width or box[1] < 0 or box[3] > height:
+                continue
+            first = first or (dy, align, box)
+            if not _collides(box, path + across, boxes):
+                first = (dy, align, box)
                 break
+        dy, align, box = first or (-15, "center", (0, 0, 0, 0))
         boxes.append(box)
-        v["dy"] = dy
+        v["dy"], v["align"] = dy, align
     label_layers = []
-    for dy in sorted({v["dy"] for v in labelled}):
-        part = [v for v in labelled if v["dy"] == dy]
+    for dy, align in sorted({(v["dy"], v["align"]) for v in labelled}):
+        part = [v for v in labelled if (v["dy"], v["align"]) == (dy, align)]
+        dx = {"center": 0, "right": 4, "left": -4}[align]
         label_layers.append(
-            _layer(part, {"type": "text", "dy": dy, "fontSize": TEXT, "color": INK,
-                          "baseline": "middle"},
+            _layer(part, {"type": "text", "dy": dy, "dx": dx, "align": align, "fontSize": TEXT,
+                          "color": INK, "baseline": "middle"},
                    {**enc, "text": alt.Text(field="text", type="nominal")})
         )  # fmt: skip
     rules = _line_rules(chart, width, height, ypx, path, boxes)
