@@ -362,7 +362,7 @@ def _line_values(chart: Chart, points: list) -> list[dict]:
 
 def _line_layers(
     chart: Chart, points: list, series: list[str], periods: list[str], width: int, height: int,
-    domain: tuple[float, float] | None = None, style: int = 0,
+    domain: tuple[float, float] | None = None,
 ) -> list[alt.Chart]:  # fmt: skip
     """Line, points, value labels and reference lines of one plot. Labels: every point of a
     single short series, else the latest point of each line (the table has every figure); a
@@ -374,16 +374,16 @@ def _line_layers(
     lo, hi = domain or scale_domain(drawn + [r.value for r in chart.rules], chart.unit, room)
     show_legend: dict[str, Any] = {"legend": None}  # lines are named at their ends instead
 
-    def channel(cls: Any, rng: list) -> Any:  # ``style``: a small multiple keeps its series' look
+    def channel(cls: Any, rng: list) -> Any:
         return cls(field="series", type="nominal", title=None,
-                   scale=alt.Scale(domain=series, range=rng[style : style + n]),
+                   scale=alt.Scale(domain=series, range=rng[:n]),
                    **show_legend)  # fmt: skip
 
     colour = channel(alt.Color, PALETTE)
     dash, shape = channel(alt.StrokeDash, DASHES), channel(alt.Shape, SHAPES)
     # "2013-Q1 (to 31 Jan)" as "2013" / "Q1" / "(to 31 Jan)": short enough side by side
     split = "split(replace(replace(datum.label, ' (', '\\n('), '-Q', '\\nQ'), '\\n')"
-    if style or domain:  # a narrow panel: "Q2", the year under the first quarter and each Q1
+    if domain:  # a narrow panel: "Q2", the year under the first quarter and each Q1
         first = _quote(periods[0]) if periods else "''"
         split = (f"indexof(datum.label, '-Q') < 0 ? datum.label : "
                  f"indexof(datum.label, '-Q1') >= 0 || datum.label === {first} ? "
@@ -516,15 +516,16 @@ def _line_rules(
 
 def _small_multiples(chart: Chart, points: list, series: list[str], periods: list[str]):
     """One small panel per series, two to a row, on one shared scale, each named above its
-    plot (a direct label: no legend to cut off); every panel labels its latest figure."""
+    plot (a direct label: no legend to cut off); every panel labels its latest figure. The
+    panels share one look: their place and name tell them apart."""
     height, width = 150, 240
     drawn = [p.value for p in points if p.value is not None] + [r.value for r in chart.rules]
     domain = scale_domain(drawn, chart.unit, 24 / height)
     panels = []
-    for i, s in enumerate(series):
+    for s in series:
         own = [p for p in points if p.series == s]
         sub = dataclasses.replace(chart, label_last=True)
-        layers = _line_layers(sub, own, [s], periods, width, height, domain, i % 6)
+        layers = _line_layers(sub, own, [s], periods, width, height, domain)
         panels.append(
             alt.LayerChart(
                 data=alt.Data(values=_line_values(chart, own)),
