@@ -94,7 +94,7 @@ alt.utils.schemapi.disable_debug_mode()
 
 def _title(title: str, subtitle: str) -> alt.TitleParams:
     # wrapped for the widest fallback font a browser may use (DejaVu Sans is wider than Arial)
-    return alt.TitleParams(_wrap(title, 58), subtitle=_wrap(subtitle, 72))
+    return alt.TitleParams(_wrap(title, 52), subtitle=_wrap(subtitle, 66))
 
 
 def _wrap(text: str, width: int) -> list[str]:
