@@ -412,6 +412,72 @@ def test_chart_specs_are_valid_vega_lite_and_use_the_palette():
     assert "shape" in line_spec["layer"][1]["encoding"]
 
 
+def _x_domain(chart) -> list[float]:
+    layers = charts.spec(chart).to_dict(validate=False)["layer"]
+    return layers[0]["encoding"]["x"]["scale"]["domain"]
+
+
+def test_a_bar_scale_holds_every_value_and_every_reference_line():
+    """The caseload threshold of 20 above every bar (averages of 12 to 16): the axis reaches
+    past 20 (with room for its label), and starts at zero."""
+    points = [Point("A", 12.0), Point("B", 16.0)]
+    rule = blocks.Rule(20, "Threshold 20")
+    bars = blocks.chart("bar", ("t", "s"), "count", "Average caseload", points, rules=[rule])
+    lo, hi = _x_domain(bars)
+    assert lo == 0 and hi > 20
+
+
+def test_negative_bars_run_left_of_a_zero_line_with_their_labels_inside_the_plot():
+    points = [Point("Parenting", -1.5), Point("Anger", -1.4), Point("School", 0.1)]
+    bars = blocks.chart("bar", ("t", "s"), "score", "Change", points)
+    lo, hi = _x_domain(bars)
+    assert lo <= -1.5 and hi >= 0.1
+    layers = charts.spec(bars).to_dict(validate=False)["layer"]
+    zero = [x for x in layers if x["mark"]["type"] == "rule"]
+    assert zero and zero[0]["data"]["values"] == [{"z": 0}]
+    texts = [x for x in layers if x["mark"]["type"] == "text"]
+    colours = {v["text"]: x["mark"]["color"] for x in texts for v in x["data"]["values"]}
+    assert colours["-1.5"] == "#ffffff"  # white inside the long navy bar, never black on navy
+    assert colours["0.1"] == "#0b0c0c"  # a short bar: dark text beyond its end
+
+
+def test_a_share_chart_of_small_values_fits_them_from_zero():
+    assert charts.scale_domain([6.0, 11.0, 8.0], "percent") == (0, 15)
+    assert charts.scale_domain([30.0, 91.0], "percent") == (0, 100)
+    assert charts.scale_domain([-1.5, -1.4], "score")[1] == 0
+
+
+def test_a_period_a_series_has_no_figure_for_breaks_its_line():
+    """Rows missing altogether (not just withheld) are gaps too, and periods keep time order."""
+    points = [Point("2011-Q2", 5.0, "x"), Point("2011-Q4", 6.0, "x")]
+    points += [Point("2011-Q2", 5.0, "y"), Point("2011-Q3", 5.5, "y"), Point("2011-Q4", 6.0, "y")]
+    chart = blocks.chart("line", ("t", "s"), "score", "n", points)
+    spec_ = charts.spec(chart).to_dict(validate=False)
+    segments: dict[str, list[str]] = {}
+    for v in spec_["data"]["values"]:
+        segments.setdefault(v["segment"], []).append(v["period"])
+    assert segments == {"x#1": ["2011-Q2"], "x#2": ["2011-Q4"], "y#1": ["2011-Q2", "2011-Q3",
+                        "2011-Q4"]}  # fmt: skip
+    assert spec_["layer"][0]["encoding"]["x"]["scale"]["domain"] == [
+        "2011-Q2",
+        "2011-Q3",
+        "2011-Q4",
+    ]
+
+
+def test_many_series_are_small_multiples_named_above_each_panel_without_a_legend():
+    names = ["Prevention Service", "Family Support Team", "IFST", "FASS", "all four services"]
+    points = [Point(q, 5.0 + i, s) for i, s in enumerate(names) for q in ("2011-Q1", "2011-Q2")]
+    spec_ = charts.spec(blocks.chart("line", ("t", "s"), "score", "n", points)).to_dict()
+    panels = [p for row in spec_["vconcat"] for p in row["hconcat"]]
+    assert [p["title"]["text"] for p in panels][-1] == ["All four services"]
+    assert len(panels) == 5
+    domains = {tuple(p["layer"][0]["encoding"]["y"]["scale"]["domain"]) for p in panels}
+    assert len(domains) == 1  # one shared scale
+    drawn = json.dumps({k: v for k, v in spec_.items() if k != "config"})
+    assert "legend" not in drawn.replace('"legend": null', "")
+
+
 def test_figure_is_inline_svg_with_a_text_alternative_and_no_external_reference():
     chart = blocks.chart("bar", ("Title", "Sub"), "percent", "Percentage", [Point("A", 10.0)])
     fig = render([blocks.Figure(chart=chart, boxed=False)])
