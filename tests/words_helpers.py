@@ -1,6 +1,6 @@
 """Every generated sentence of the committee pages, and the checks a reader would make of them.
 
-``page_sentences`` walks the blocks of every page (``blocks.page_blocks``, ``blocks.index_blocks``)
+``page_sentences`` walks the blocks of every page (``blocks.page_blocks``, ``summary.summary_blocks``, ``summary.about_blocks``)
 built from a ``metrics_public.csv``: titles, subtitles, captions, key messages, alt text, notes,
 headings, the change and status words of the headline tables. ``problems`` runs each sentence
 through checks that need no knowledge of the figures: doubled words ("referral referrals"),
@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pipelines.config import load_config  # noqa: E402
-from pipelines.report import blocks  # noqa: E402
+from pipelines.report import blocks, summary  # noqa: E402
 from pipelines.report.model import Metrics  # noqa: E402
 from pipelines.report.params import ReportParameters  # noqa: E402
 from pipelines.report.spec import pages  # noqa: E402
@@ -114,7 +114,8 @@ def page_sentences(metrics: Metrics, params: ReportParameters) -> list[Sentence]
         page = blocks.Page.open(a, params, metrics)
         out += _walk(blocks.page_blocks(page), a)
     index = blocks.Page.open("index", params, metrics)
-    out += _walk(blocks.index_blocks(index, analyses), "index")
+    out += _walk(summary.summary_blocks(index, analyses), "index")
+    out += _walk(summary.about_blocks(index, analyses), "about")
     return out
 
 
@@ -146,7 +147,10 @@ def problems(sentence: Sentence) -> list[str]:
     out += [f"plural: {e}" for e in _plural_errors(text)]
     if re.search(r"\bNone\b(?! of)|\bnan\b|\bNaN\b|[{}]", text):
         out.append("'None', 'nan' or an unfilled {placeholder}")
-    if re.search(r"^(\w+)\b.*\bby \1\b", text, re.IGNORECASE):  # "Decision ... by decision"
+    heading = not sentence.where.endswith("Term.text")  # a glossary entry is prose, not a heading
+    if heading and re.search(
+        r"^(\w+)\b.*\bby \1\b", text, re.IGNORECASE
+    ):  # "Decision ... by decision"
         out.append("repeats its breakdown ('... by ...')")
     if re.search(r"(?<![\d.,])0 of \d", text):
         out.append("'0 of n': say 'none of the n'")
@@ -154,7 +158,9 @@ def problems(sentence: Sentence) -> list[str]:
     if status and re.match(r"(Red|Amber|Green): (?!\d)", text):  # "Amber: just missed"
         out.append("a status without the figure and the target")
     first = text.lstrip()[:1]
-    if first.isalpha() and first.islower() and not sentence.where.endswith(": Cell"):
+    # a Cell is a table fragment; ``after`` continues a sentence that starts with a link
+    fragment = sentence.where.endswith(": Cell") or sentence.where.endswith(".after")
+    if first.isalpha() and first.islower() and not fragment:
         out.append("starts in lower case")
     return out
 
