@@ -1,6 +1,7 @@
 """Every generated sentence of the committee pages, and the checks a reader would make of them.
 
-``page_sentences`` walks the blocks of every page (``blocks.page_blocks``, ``summary.summary_blocks``, ``summary.about_blocks``)
+``page_sentences`` walks the blocks of every page (``blocks.page_blocks``, the summary and about
+pages of ``summary.py``)
 built from a ``metrics_public.csv``: titles, subtitles, captions, key messages, alt text, notes,
 headings, the change and status words of the headline tables. ``problems`` runs each sentence
 through checks that need no knowledge of the figures: doubled words ("referral referrals"),
@@ -147,7 +148,7 @@ def problems(sentence: Sentence) -> list[str]:
     out += [f"plural: {e}" for e in _plural_errors(text)]
     if re.search(r"\bNone\b(?! of)|\bnan\b|\bNaN\b|[{}]", text):
         out.append("'None', 'nan' or an unfilled {placeholder}")
-    heading = not sentence.where.endswith("Term.text")  # a glossary entry is prose, not a heading
+    heading = not text.rstrip().endswith(".")  # a heading; a glossary entry is a sentence
     if heading and re.search(
         r"^(\w+)\b.*\bby \1\b", text, re.IGNORECASE
     ):  # "Decision ... by decision"
