@@ -262,7 +262,11 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
         )  # fmt: skip
     for positive in (True, False):
         for inside in (True, False):
-            part = [v for v in values if (v["value"] >= 0) is positive and v["inside"] is inside]
+            part = [
+                v
+                for v in values
+                if (v["value"] >= 0) is positive and v["inside"] is inside  # type: ignore[operator]
+            ]
             if not part:
                 continue
             # inside: back from the bar's end; outside: on from it, away from the bar
@@ -420,17 +424,17 @@ def _line_layers(
     for v in labelled:
         x, yv = xs[v["period"]], ypx(v["value"])
         tw = _width(v["text"])
-        first = None
+        found: tuple[int, str, tuple[float, float, float, float]] | None = None
         for dy, align in spots:
             x0 = {"center": x - tw / 2, "right": x + 4 - tw, "left": x - 4}[align]
             box = (x0, yv + dy - 7, x0 + tw, yv + dy + 7)
             if box[0] < 0 or box[2] > width or box[1] < 0 or box[3] > height:
                 continue
-            first = first or (dy, align, box)
+            found = found or (dy, align, box)
             if not _collides(box, path + across, boxes):
-                first = (dy, align, box)
+                found = (dy, align, box)
                 break
-        dy, align, box = first or (-15, "center", (0, 0, 0, 0))
+        dy, align, box = found or (-15, "center", (0, 0, 0, 0))
         boxes.append(box)
         v["dy"], v["align"] = dy, align
     label_layers = []
@@ -484,7 +488,7 @@ def _line_rules(
                 "color": GREY if comparator else PALETTE[3], "size": 2}  # fmt: skip
         layers.append(_layer(data, dash, at))
         tw, y = _width(rule.label), ypx(rule.value)
-        ends = [("left", 3), ("right", width - 3)]
+        ends: list[tuple[str, float]] = [("left", 3), ("right", width - 3)]
         if comparator:  # the right-hand end first: clear of a target's label at the same level
             ends.reverse()
         ends += [("left", width * k / 8) for k in range(1, 7)]  # else along the line

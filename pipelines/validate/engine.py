@@ -404,10 +404,10 @@ def _one_configuration_per_call(version: str) -> None:
         success.update(domain)
         return success
 
-    Expectation._get_success_kwarg = _get_success_kwarg
-    Expectation._get_domain_kwargs = _get_domain_kwargs
-    Expectation._get_success_kwargs = _get_success_kwargs
-    Expectation._pipelines_one_configuration = True
+    Expectation._get_success_kwarg = _get_success_kwarg  # type: ignore[method-assign]
+    Expectation._get_domain_kwargs = _get_domain_kwargs  # type: ignore[method-assign]
+    Expectation._get_success_kwargs = _get_success_kwargs  # type: ignore[method-assign]
+    Expectation._pipelines_one_configuration = True  # type: ignore[attr-defined]
 
 
 def _gx_context() -> Any:
