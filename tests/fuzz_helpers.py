@@ -18,6 +18,7 @@ the sample (a referral date, say) is left out of the hunt: finding it in a page 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import io
@@ -25,8 +26,9 @@ import random
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -786,38 +788,39 @@ def xlsx_clean(d: Delivery, rng: random.Random) -> None:
     to_xlsx(d)
 
 
-@mutation("workbook", legit=True)
-def data_on_second_sheet(d: Delivery, rng: random.Random) -> None:
-    """A cover sheet first, the data on sheet 2 (named 'Export', not like the extract)."""
+@contextlib.contextmanager
+def _edited_workbook(d: Delivery) -> Iterator[Any]:
+    """The target as an openpyxl workbook to edit; written back when the block ends."""
     to_xlsx(d)
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(d.files[d.target]))
-    wb.active.title = rng.choice(["Export", "Data", "Sheet2"])
-    cover = wb.create_sheet("Cover", 0)
-    cover["A1"] = "Children's services extract"
-    cover["A2"] = "Run 31/01/2013 by the performance team"
+    yield wb
     buf = io.BytesIO()
     wb.save(buf)
     d.files[d.target] = buf.getvalue()
+
+
+@mutation("workbook", legit=True)
+def data_on_second_sheet(d: Delivery, rng: random.Random) -> None:
+    """A cover sheet first, the data on sheet 2 (named 'Export', not like the extract)."""
+    with _edited_workbook(d) as wb:
+        wb.active.title = rng.choice(["Export", "Data", "Sheet2"])
+        cover = wb.create_sheet("Cover", 0)
+        cover["A1"] = "Children's services extract"
+        cover["A2"] = "Run 31/01/2013 by the performance team"
 
 
 @mutation("workbook", legit=True)
 def title_rows(d: Delivery, rng: random.Random) -> None:
     """One to three title lines above the header row."""
-    to_xlsx(d)
-    from openpyxl import load_workbook
-
-    wb = load_workbook(io.BytesIO(d.files[d.target]))
-    ws = wb.active
-    n = rng.randint(1, 3)
-    ws.insert_rows(1, n)
-    ws["A1"] = f"{d.target[:-5]} extract"
-    if n > 1:
-        ws["A2"] = "Run on 31/01/2013"
-    buf = io.BytesIO()
-    wb.save(buf)
-    d.files[d.target] = buf.getvalue()
+    with _edited_workbook(d) as wb:
+        ws = wb.active
+        n = rng.randint(1, 3)
+        ws.insert_rows(1, n)
+        ws["A1"] = f"{d.target[:-5]} extract"
+        if n > 1:
+            ws["A2"] = "Run on 31/01/2013"
 
 
 @mutation("workbook", isolate=True)
