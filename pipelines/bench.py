@@ -254,4 +254,7 @@ def bench(scales: tuple[float, ...] = (1.0, 10.0, 100.0), repeat: int = 3) -> in
 
 
 if __name__ == "__main__":
+    from pipelines import gc_policy
+
+    gc_policy.tune()  # as ``python -m pipelines`` does
     print(json.dumps(_stage(sys.argv[1], Path(sys.argv[2]))))

@@ -945,7 +945,7 @@ def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "NOTEBOOKS", bad)
     params = _params(out_dir=str(tmp_path), code_version="test", run_date="now")
     with pytest.raises(PipelineError, match="ValueError: no such figure"):
-        runner.execute_and_render(["cpr"], params, workers=1)
+        runner.start_pages(["cpr"], params, workers=1).wait()
 
 
 def test_reference_is_a_dataclass_with_empty_defaults():

@@ -29,7 +29,7 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
     from pipelines.report.markup import write_about, write_index
     from pipelines.report.model import load_public
     from pipelines.report.params import ReportParameters, run_date
-    from pipelines.report.runner import execute_and_render
+    from pipelines.report.runner import start_pages
     from pipelines.report.spec import pages
 
     public = Path(out_dir) / "metrics_public.csv"
@@ -47,10 +47,12 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
     )
     metrics = load_public(Path(out_dir))
     todo = [a for a in pages() if a != "workforce" or metrics.has("workforce")]
-    done = execute_and_render(todo, params)
+    notebooks = start_pages(todo, params)
+    # the summary and the about page are written here while the kernels run the notebooks
     page = Page.open("index", params, metrics)
     index = write_index(page, todo)
     about = write_about(page, todo)
+    done = notebooks.wait()
     return [index] + [done[a] for a in todo] + [about]
 
 

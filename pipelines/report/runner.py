@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines import ROOT
+from pipelines import ROOT, gc_policy
 from pipelines.errors import PipelineError
 from pipelines.report.markup import TEMPLATES, page_css, page_title
 from pipelines.report.params import ReportParameters
@@ -51,6 +51,7 @@ class Workers:
         self._done = 0
         self._alive = self.n
         self._used = False
+        self._analyses: list[str] = []
         self._threads = [
             threading.Thread(target=self._work, name=f"report-kernel-{i}", daemon=True)
             for i in range(self.n)
@@ -94,13 +95,19 @@ class Workers:
                 run_sync(km.shutdown_kernel)(now=True)
             log.close()
 
-    def run(self, analyses: Sequence[str], params: ReportParameters) -> dict[str, Path]:
+    def submit(self, analyses: Sequence[str], params: ReportParameters) -> None:
+        """Hand out the notebooks and return at once (``wait`` collects the pages)."""
         self._used = True
+        self._analyses = list(analyses)
         (params.out_path / "notebooks").mkdir(parents=True, exist_ok=True)
         for a in analyses:
             self._jobs.put((a, params))
         for _ in self._threads:
             self._jobs.put(None)  # each worker stops after the last job
+
+    def wait(self) -> dict[str, Path]:
+        """Wait for the notebooks handed out by ``submit``; return analysis -> page."""
+        analyses = self._analyses
         with self._cv:
             self._cv.wait_for(lambda: self._done >= len(analyses) or self._alive == 0)
         # the kernels shut down in the background; close() at exit waits for them
@@ -144,15 +151,17 @@ def warm_up(workers: int = WORKERS) -> None:
         atexit.register(_prestarted.abandon)  # a run that stops before rendering
 
 
-def execute_and_render(
+def start_pages(
     analyses: Sequence[str], params: ReportParameters, workers: int = WORKERS
-) -> dict[str, Path]:
-    """Run the notebooks on worker threads, one kernel each; return analysis -> page."""
+) -> Workers:
+    """Start the notebooks on worker threads, one kernel each, and return at once: the caller
+    writes the pages made in this process meanwhile, then calls ``wait()`` for these."""
     global _prestarted
     pool, _prestarted = _prestarted, None
     if pool is None:
         pool = Workers(min(workers, len(analyses)))
-    return pool.run(analyses, params)
+    pool.submit(analyses, params)
+    return pool
 
 
 def _warm_up(km: Any) -> Callable[[], None]:
@@ -163,6 +172,7 @@ def _warm_up(km: Any) -> Callable[[], None]:
     kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
     kc.wait_for_ready(timeout=120)
     msg_id = kc.execute(
+        f"{gc_policy.KERNEL_CODE}\n"
         "import pipelines.report.markup, pipelines.report.charts\npipelines.report.charts.warm()",
         silent=True,
         store_history=False,
