@@ -948,6 +948,18 @@ def test_a_failing_notebook_is_reported_with_its_cell(tmp_path, monkeypatch):
         runner.start_pages(["cpr"], params, workers=1).wait()
 
 
+def test_a_summary_that_cannot_be_written_stops_the_run_with_its_error(tmp_path):
+    """The summary is written in a kernel (runner.SUMMARY): its failure is reported like a
+    notebook's, with the error's name, not lost in the kernel."""
+    from pipelines.errors import PipelineError
+    from pipelines.report import runner
+
+    params = _params(out_dir=str(tmp_path), code_version="test", run_date="now")  # no metrics
+    with pytest.raises(PipelineError, match=r"summary \(index.html\) stopped with \w+Error"):
+        runner.start_pages([], params, workers=1).wait()
+    assert not (tmp_path / "index.html").exists()
+
+
 def test_reference_is_a_dataclass_with_empty_defaults():
     assert Reference().latest_benchmark("x", "DAT") is None and Reference().target("x", "S") is None
     assert THRESHOLD == _params().suppression_threshold

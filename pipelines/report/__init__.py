@@ -26,10 +26,10 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
     from pipelines import code_version
     from pipelines.errors import PipelineError
     from pipelines.report.blocks import Page
-    from pipelines.report.markup import write_about, write_index
+    from pipelines.report.markup import write_about
     from pipelines.report.model import load_public
     from pipelines.report.params import ReportParameters, run_date
-    from pipelines.report.runner import start_pages
+    from pipelines.report.runner import SUMMARY, start_pages
     from pipelines.report.spec import pages
 
     public = Path(out_dir) / "metrics_public.csv"
@@ -47,13 +47,11 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
     )
     metrics = load_public(Path(out_dir))
     todo = [a for a in pages() if a != "workforce" or metrics.has("workforce")]
-    notebooks = start_pages(todo, params)
-    # the summary and the about page are written here while the kernels run the notebooks
-    page = Page.open("index", params, metrics)
-    index = write_index(page, todo)
-    about = write_about(page, todo)
+    notebooks = start_pages(todo, params)  # the annex pages, then the summary (index.html)
+    # the about page (no charts) is written here while the kernels work
+    about = write_about(Page.open("index", params, metrics), todo)
     done = notebooks.wait()
-    return [index] + [done[a] for a in todo] + [about]
+    return [done[SUMMARY]] + [done[a] for a in todo] + [about]
 
 
 def warm_up() -> None:

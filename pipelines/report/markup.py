@@ -101,6 +101,12 @@ def write_index(page: Page, analyses: Sequence[str]) -> Path:
     return _write(page, "index.html", "Performance summary", summary_blocks(page, ordered))
 
 
+def write_summary(namespace: Mapping[str, Any], analyses: Sequence[str]) -> Path:
+    """``index.html`` written in a notebook kernel (see ``runner.SUMMARY``), from the run's
+    parameters as the notebooks get them."""
+    return write_index(Page.open("index", ReportParameters.from_namespace(namespace)), analyses)
+
+
 def write_about(page: Page, analyses: Sequence[str]) -> Path:
     """``about.html``: symbols, status rule, glossary, definitions, data quality, provenance."""
     from pipelines.report.summary import about_blocks

@@ -8,6 +8,8 @@ How it runs, and why:
   after the other (papermill passes ``km`` through to nbclient, which then leaves the kernel
   running): the kernel start and the imports (Altair, about 1.5 s) are paid once per worker,
   not once per notebook. The notebooks are independent (each builds its own ``ctx``).
+* The summary (``index.html``) is written in a kernel as well, after the notebooks: its charts
+  need Altair and vl-convert, which only the kernels load.
 * Each executed notebook is kept in ``out_dir/notebooks/`` with its injected parameters (the
   audit trail) and converted to HTML by nbconvert through ``templates/committee``: classic cell
   layout, no input cells, no prompts, no scripts, no CDN links, CSS inlined.
@@ -31,6 +33,10 @@ from pipelines.report.params import ReportParameters
 from pipelines.report.spec import pages
 
 NOTEBOOKS = ROOT / "notebooks"
+#: The job that writes ``index.html``, the committee summary, in a kernel: its charts need Altair
+#: and vl-convert, which the kernels have loaded already (about 1 s of CPU each time a process
+#: loads them), so the main process never imports them.
+SUMMARY = "index"
 WORKERS = int(os.environ.get("PIPELINES_REPORT_WORKERS", "2"))  # one kernel per worker
 
 
@@ -44,7 +50,7 @@ class Workers:
 
     def __init__(self, n: int = WORKERS):
         self.n = max(1, n)
-        self._jobs: queue.Queue[tuple[str, ReportParameters] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, ReportParameters, list[str]] | None] = queue.Queue()
         self.pages: dict[str, Path] = {}
         self.errors: list[BaseException] = []
         self._cv = threading.Condition()
@@ -73,9 +79,12 @@ class Workers:
             exporter = _exporter()  # imports nbconvert (and papermill) meanwhile
             finish_warm_up()
             while (job := self._jobs.get()) is not None:
-                analysis, params = job
+                analysis, params, annex = job
                 try:
-                    self.pages[analysis] = _run_one(analysis, params, km, exporter)
+                    if analysis == SUMMARY:
+                        self.pages[analysis] = _write_summary(km, params, annex)
+                    else:
+                        self.pages[analysis] = _run_one(analysis, params, km, exporter)
                 except Exception as exc:  # noqa: BLE001 - reported by run() after the batch
                     exc.kernel_log = _tail(log)  # type: ignore[attr-defined]
                     # the executed notebook, for pipelines.run to keep outside the folder
@@ -96,12 +105,14 @@ class Workers:
             log.close()
 
     def submit(self, analyses: Sequence[str], params: ReportParameters) -> None:
-        """Hand out the notebooks and return at once (``wait`` collects the pages)."""
+        """Hand out the notebooks, then the summary, and return at once (``wait`` collects the
+        pages). The longest notebooks come first in ``pages.yaml``; the summary, last, goes to
+        whichever kernel is free first."""
         self._used = True
-        self._analyses = list(analyses)
+        self._analyses = [*analyses, SUMMARY]
         (params.out_path / "notebooks").mkdir(parents=True, exist_ok=True)
-        for a in analyses:
-            self._jobs.put((a, params))
+        for a in self._analyses:
+            self._jobs.put((a, params, list(analyses)))
         for _ in self._threads:
             self._jobs.put(None)  # each worker stops after the last job
 
@@ -164,30 +175,55 @@ def start_pages(
     return pool
 
 
-def _warm_up(km: Any) -> Callable[[], None]:
-    """Have the kernel import the report package and start vl-convert; returns a function that
-    waits for that to finish (so this thread can import papermill and nbconvert meanwhile)."""
+def _send(km: Any, code: str) -> Callable[[], dict[str, Any]]:
+    """Have the kernel run ``code``; returns a function that waits for the kernel's reply (so
+    this thread can work meanwhile) and returns its content (``status``, ``ename``, ``evalue``)."""
     kc = km.blocking_client()
-    # shell only: no heartbeat thread or extra sockets for this one request
+    # shell only: no heartbeat thread or extra sockets for one request
     kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
-    kc.wait_for_ready(timeout=120)
-    msg_id = kc.execute(
-        f"{gc_policy.KERNEL_CODE}\n"
-        "import pipelines.report.markup, pipelines.report.charts\npipelines.report.charts.warm()",
-        silent=True,
-        store_history=False,
-    )
+    try:
+        kc.wait_for_ready(timeout=120)
+        msg_id = kc.execute(code, silent=True, store_history=False)
+    except BaseException:
+        kc.stop_channels()
+        raise
 
-    def finish() -> None:
+    def reply() -> dict[str, Any]:
         try:
             while True:
-                reply = kc.get_shell_msg(timeout=120)
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    break
+                msg = kc.get_shell_msg(timeout=600)
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return dict(msg["content"])
         finally:
             kc.stop_channels()
 
-    return finish
+    return reply
+
+
+def _warm_up(km: Any) -> Callable[[], object]:
+    """Have the kernel set the collector's thresholds, import the report package and start
+    vl-convert; returns a function that waits for that (this thread imports papermill and
+    nbconvert meanwhile)."""
+    return _send(
+        km,
+        f"{gc_policy.KERNEL_CODE}\n"
+        "import pipelines.report.markup, pipelines.report.charts\npipelines.report.charts.warm()",
+    )
+
+
+def _write_summary(km: Any, params: ReportParameters, annex: Sequence[str]) -> Path:
+    """Write ``index.html`` in the kernel, from the same parameters the notebooks get."""
+    reply = _send(
+        km,
+        "from pipelines.report.markup import write_summary\n"
+        f"write_summary({params.to_notebook()!r}, {list(annex)!r})",
+    )()
+    if reply.get("status") != "ok":
+        raise PipelineError(
+            f"the summary (index.html) stopped with {reply.get('ename', 'an error')}: "
+            f"{reply.get('evalue', '')}"
+        )
+    return params.out_path / "index.html"
 
 
 def _tail(log: Any, n: int = 2000) -> str:
@@ -210,7 +246,9 @@ def _explain(exc: BaseException) -> str:
             "shows where."
         )
     log = getattr(exc, "kernel_log", "")
-    return f"{name}: {exc}" + (f"\nThe notebook kernel reported:\n{log}" if log else "")
+    if isinstance(exc, PipelineError):
+        name = ""
+    return f"{name + ': ' if name else ''}{exc}" + (f"\nThe notebook kernel reported:\n{log}" if log else "")
 
 
 def _exporter() -> Any:
