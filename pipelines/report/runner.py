@@ -246,9 +246,8 @@ def _explain(exc: BaseException) -> str:
             "shows where."
         )
     log = getattr(exc, "kernel_log", "")
-    if isinstance(exc, PipelineError):
-        name = ""
-    return f"{name + ': ' if name else ''}{exc}" + (f"\nThe notebook kernel reported:\n{log}" if log else "")
+    said = str(exc) if isinstance(exc, PipelineError) else f"{name}: {exc}"
+    return said + (f"\nThe notebook kernel reported:\n{log}" if log else "")
 
 
 def _exporter() -> Any:
