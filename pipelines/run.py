@@ -509,7 +509,7 @@ def _run_locked(config: RunConfig, until: str) -> int:
             if until == "report":
                 from pipelines.report import warm_up
 
-                warm_up()  # notebook kernels boot on the other core while ingest and validation run
+                warm_up()  # one notebook kernel boots on the other core while ingest runs
             print(f"Run {run_id}: {config.raw_dir} -> {config.db_path}")
             return _stages(config, until, key, build, state)
         except ValidationFailed:
@@ -551,6 +551,10 @@ def _stages(config: RunConfig, until: str, key: bytes | None, build: Build, stat
             con.close()
         build.db.chmod(0o600)  # its staging tables hold dates of birth
     print(summary.describe())
+    if until == "report":
+        from pipelines.report import warm_up
+
+        warm_up()  # the other kernels boot beside validation, which uses one core
     if until == "ingest":
         _swap(state, [(build.db, config.db_path)], ["warehouse"], build.run_id)
         print(f"Warehouse: {config.db_path} ({progress.total():.1f} s)")

@@ -55,8 +55,9 @@ def render_reports(out_dir: Path, config: RunConfig, dq_statement: dict[str, Any
 
 
 def warm_up() -> None:
-    """Start the notebook kernels in the background now (they boot while earlier stages run);
-    ``render_reports`` then uses them. Optional: without it, kernels start when rendering."""
+    """Boot the notebook kernels in the background (they boot while earlier stages run);
+    ``render_reports`` then uses them. The first call boots one kernel, the next the others
+    (``runner.warm_up``). Optional: without it, kernels start when rendering."""
     from pipelines.report.runner import warm_up as start
 
     start()

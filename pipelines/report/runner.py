@@ -45,10 +45,13 @@ class Workers:
 
     Each thread starts its kernel at once and has it import the report package and initialise
     vl-convert (fire and forget) while the thread imports papermill and nbconvert; it then waits
-    for jobs. One batch per instance: ``run`` hands out the notebooks and shuts the kernels down.
+    for jobs. ``now`` threads start at once and the others on ``start()`` (a run boots one
+    kernel beside ingest, which keeps both cores busy, and the other beside validation, which
+    uses one). One batch per instance: ``submit`` hands out the notebooks, ``wait`` collects the
+    pages, and the kernels shut down.
     """
 
-    def __init__(self, n: int = WORKERS):
+    def __init__(self, n: int = WORKERS, now: int | None = None):
         self.n = max(1, n)
         self._jobs: queue.Queue[tuple[str, ReportParameters, list[str]] | None] = queue.Queue()
         self.pages: dict[str, Path] = {}
@@ -62,8 +65,15 @@ class Workers:
             threading.Thread(target=self._work, name=f"report-kernel-{i}", daemon=True)
             for i in range(self.n)
         ]
-        for th in self._threads:
-            th.start()
+        self._started = 0
+        self.start(now)
+
+    def start(self, k: int | None = None) -> None:
+        """Start worker threads (each boots its kernel) up to ``k`` in all, or all of them."""
+        k = self.n if k is None else min(k, self.n)
+        while self._started < k:
+            self._threads[self._started].start()
+            self._started += 1
 
     def _work(self) -> None:
         from jupyter_client.manager import AsyncKernelManager
@@ -109,6 +119,7 @@ class Workers:
         pages). The longest notebooks come first in ``pages.yaml``; the summary, last, goes to
         whichever kernel is free first."""
         self._used = True
+        self.start()
         self._analyses = [*analyses, SUMMARY]
         (params.out_path / "notebooks").mkdir(parents=True, exist_ok=True)
         for a in self._analyses:
@@ -135,7 +146,7 @@ class Workers:
         """Let every worker finish its jobs, then stop (kernels are shut down)."""
         for _ in self._threads:
             self._jobs.put(None)
-        for th in self._threads:
+        for th in self._threads[: self._started]:
             th.join(timeout=30)
 
     def abandon(self) -> None:
@@ -146,7 +157,7 @@ class Workers:
             return
         for _ in self._threads:
             self._jobs.put(None)
-        for th in self._threads:
+        for th in self._threads[: self._started]:
             th.join(timeout=0.5)
 
 
@@ -154,12 +165,15 @@ _prestarted: Workers | None = None
 
 
 def warm_up(workers: int = WORKERS) -> None:
-    """Start the report kernels now, in the background, so they are ready when the pages are
-    rendered (call at the start of a run: they boot while ingest and validation work)."""
+    """Boot the report kernels in the background, so they are ready when the pages are
+    rendered: the first call boots one (at the start of a run, beside ingest), the next call
+    the others (beside validation, which leaves a core free)."""
     global _prestarted
     if _prestarted is None:
-        _prestarted = Workers(workers)
+        _prestarted = Workers(workers, now=1)
         atexit.register(_prestarted.abandon)  # a run that stops before rendering
+    else:
+        _prestarted.start()
 
 
 def start_pages(
