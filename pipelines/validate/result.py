@@ -43,6 +43,9 @@ class ValidationResult:
     params: dict[str, Any]
     data_as_at: dt.date
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: What the pages must say about extracts that do not cover the period (COV-001 to COV-003):
+    #: ``{extract, label, column, rule, months (ISO months of the period), note}`` (coverage.py).
+    coverage: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def n_errors(self) -> int:
@@ -129,7 +132,10 @@ class ValidationResult:
         ``{"verdict", "data_as_at", "errors", "warnings", "summary", "extracts": [{"extract",
         "grain", "delivered", "files", "rows_read", "rows_loaded", "rows_set_aside", "rows_blank",
         "reconciles",
-        "errors", "warnings", "warnings_summary": [plain-English lines]}]}``
+        "errors", "warnings", "warnings_summary": [plain-English lines]}],
+        "coverage": [{"extract", "label", "column", "rule", "months", "note"}]}``: ``coverage``
+        says, one sentence each, which months of the period an extract does not cover; the
+        summary and the annex pages of that extract show the ``note``.
         """
         out_extracts = []
         for extract, spec in extracts().items():
@@ -188,6 +194,7 @@ class ValidationResult:
             "warnings": self.n_warnings,
             "summary": summary,
             "extracts": out_extracts,
+            "coverage": [dict(c) for c in self.coverage],
         }
 
     def _n_rules(self) -> int:
