@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from pipelines.contract import metrics_shape
 from pipelines.report import prose
 from pipelines.report.model import (
     RAG_RULE,
@@ -796,8 +797,22 @@ def opening(page: Page) -> list[Any]:
     bullets = (Bullets(tuple(Message(m) for m in msgs)),)
     return [
         Header(info["title"], info["summary"], as_at, page.period_text),
+        *coverage_notes(page, metrics_shape()["sources"].get(page.analysis, ())),
         Section("Key messages", "key-messages", bullets, css="key-messages", landmark=True),
         headline(page, _headline_items(page.analysis), f"Headline figures, {page.period_text}"),
+    ]
+
+
+def coverage_notes(page: Page, extracts: Sequence[str] | None = None) -> list[Message]:
+    """A notice for each extract (of ``extracts``; every one when None) whose records do not
+    cover the period: the ``coverage`` notes of the data quality statement (rules COV-001 to
+    COV-003), such as: The DAT referrals extract has no records after 31 January 2013; figures
+    for February and March 2013 are incomplete."""
+    notes = (page.params.dq_statement or {}).get("coverage") or []
+    return [
+        Message(c["note"], css="notice")
+        for c in notes
+        if extracts is None or c.get("extract") in extracts
     ]
 
 

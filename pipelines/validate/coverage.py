@@ -118,7 +118,9 @@ def _monthly(con: Any, extract: str, column: str, data_as_at: dt.date) -> list[t
     return con.execute(sql, bound(sql, {"data_as_at": data_as_at})).fetchall()
 
 
-def typical_month(counts: dict[dt.date, int], first: dt.date, last: dt.date, cfg: Settings) -> float:
+def typical_month(
+    counts: dict[dt.date, int], first: dt.date, last: dt.date, cfg: Settings
+) -> float:
     """Median records a month over the full months strictly between the first and the latest
     record's months (the last ``reference_months`` of them); 0 when fewer than
     ``min_reference_months`` such months exist (too little history to know a typical month)."""
@@ -173,7 +175,9 @@ def check_coverage(
             found = _early_stop(latest, typical, rule, cfg, label, period, data_as_at, add, where)
             out += [{**common, **found}] if found else []
         if rule := by_part.get("gap_month"):
-            found = _gap_months(counts, first, latest, typical, rule, cfg, label, period, add, where)
+            found = _gap_months(
+                counts, first, latest, typical, rule, cfg, label, period, add, where
+            )
             out += [{**common, **found}] if found else []
     return out
 
@@ -241,11 +245,8 @@ def _gap_months(
     if typical < cfg.min_typical_month:
         return None
     start, end = period
-    low = [
-        m
-        for m in months(start, latest)
-        if month_of(first) < m < month_of(latest) and counts.get(m, 0) < cfg.low_month_share * typical
-    ]
+    judged = [m for m in months(start, latest) if month_of(first) < m < month_of(latest)]
+    low = [m for m in judged if counts.get(m, 0) < cfg.low_month_share * typical]
     for m in low:
         n = counts.get(m, 0)
         add.add(
@@ -260,10 +261,11 @@ def _gap_months(
     if not low:
         return None
     in_period = [m for m in low if m <= end]
-    words = "no records" if all(counts.get(m, 0) == 0 for m in low) else "far fewer records than usual"
-    note = f"The {label} extract has {words} for {month_span(low)}; "
+    none = all(counts.get(m, 0) == 0 for m in low)
+    note = f"The {label} extract has {'no' if none else 'far fewer'} records "
+    note += f"for {month_span(low)}; " if none else f"than usual for {month_span(low)}; "
     if in_period:
-        note += f"figures for {'that month' if len(in_period) == 1 else 'those months'} are incomplete."
+        note += f"figures for {month_span(in_period)} are incomplete."
     else:
         note += "figures that follow events up after the period may be incomplete."
     return {"rule": rule.code, "months": [m.isoformat()[:7] for m in in_period], "note": note}
