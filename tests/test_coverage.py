@@ -217,7 +217,28 @@ def test_pages_say_which_months_an_extract_does_not_cover():
     # a statement without coverage (an older run's) shows nothing
     page = _page("cpr")
     plain = dataclasses.replace(page.params, dq_statement=FAKE_DQ)
-    assert blocks.coverage_notes(dataclasses.replace(page, params=plain)) == []
+    assert blocks.coverage_notes(dataclasses.replace(page, params=plain), summary=True) == []
+
+
+def test_the_summary_says_once_what_several_extracts_share(config):
+    tables = _referrals(per_month=20, to=D(2012, 10, 31))
+    tables["cpr_reviews"] = monthly_rows(
+        "cpr_reviews", "review_date", 20, **{"from": D(2011, 4, 1), "to": D(2012, 10, 31)}
+    )
+    tables["ifss_referrals"] = monthly_rows(
+        "ifss_referrals", "referral_date", 20, skip=["2012-06"],
+        **{"from": D(2011, 4, 1), "to": D(2013, 1, 31)},
+    )  # fmt: skip
+    st = _run(tables, config).statement()
+    assert [c["extract"] for c in st["coverage"]] == [
+        "dat_referrals", "cpr_reviews", "ifss_referrals"
+    ]  # fmt: skip
+    assert st["coverage_summary"] == [
+        "The DAT referrals and CPR reviews extracts have no records after 27 October 2012; "
+        "figures for October to December 2012 are incomplete.",
+        "The IFSS referrals extract has no records for June 2012; figures for June 2012 are "
+        "incomplete.",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -803,17 +803,19 @@ def opening(page: Page) -> list[Any]:
     ]
 
 
-def coverage_notes(page: Page, extracts: Sequence[str] | None = None) -> list[Message]:
-    """A notice for each extract (of ``extracts``; every one when None) whose records do not
-    cover the period: the ``coverage`` notes of the data quality statement (rules COV-001 to
-    COV-003), such as: The DAT referrals extract has no records after 31 January 2013; figures
-    for February and March 2013 are incomplete."""
-    notes = (page.params.dq_statement or {}).get("coverage") or []
-    return [
-        Message(c["note"], css="notice")
-        for c in notes
-        if extracts is None or c.get("extract") in extracts
-    ]
+def coverage_notes(
+    page: Page, extracts: Sequence[str] = (), summary: bool = False
+) -> list[Message]:
+    """A notice for each of ``extracts`` whose records do not cover the period: the ``coverage``
+    notes of the data quality statement (rules COV-001 to COV-003), such as: The DAT referrals
+    extract has no records after 31 January 2013; figures for February and March 2013 are
+    incomplete. ``summary``: every extract, those alike said together (``coverage_summary``)."""
+    st = page.params.dq_statement or {}
+    if summary:
+        notes = st.get("coverage_summary") or [c["note"] for c in st.get("coverage") or []]
+    else:
+        notes = [c["note"] for c in st.get("coverage") or [] if c.get("extract") in extracts]
+    return [Message(note, css="notice") for note in notes]
 
 
 def definitions(page: Page, analyses: Sequence[str]) -> Section:

@@ -175,7 +175,7 @@ def summary_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
     )  # fmt: skip
     parts: list[Any] = [
         Header(title, lede, note, page.period_text, back=False),
-        *coverage_notes(page),  # extracts that do not cover the period (COV-001 to COV-003)
+        *coverage_notes(page, summary=True),  # extracts that do not cover the whole period
         guide,
         key,
         scorecard(page, analyses),

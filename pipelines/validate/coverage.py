@@ -216,18 +216,15 @@ def _early_stop(
     )
     start, end = period
     in_period = [m for m in after if start <= month_end(m) and m <= end]
+    tail = f"no records after {long_date(latest.isoformat())}"
     if in_period:
-        note = (
-            f"The {label} extract has no records after {long_date(latest.isoformat())}; "
-            f"figures for {month_span(in_period)} are incomplete."
-        )
+        tail += f"; figures for {month_span(in_period)} are incomplete."
     else:
-        note = (
-            f"The {label} extract has no records after {long_date(latest.isoformat())}, although "
-            f"the data are as at {long_date(data_as_at.isoformat())}; figures that follow events "
-            "up after the period may be incomplete."
+        tail += (
+            f", although the data are as at {long_date(data_as_at.isoformat())}; figures that "
+            "follow events up after the period may be incomplete."
         )
-    return {"rule": rule.code, "months": [m.isoformat()[:7] for m in in_period], "note": note}
+    return _said(rule, label, in_period, tail)
 
 
 def _gap_months(
@@ -262,13 +259,44 @@ def _gap_months(
         return None
     in_period = [m for m in low if m <= end]
     none = all(counts.get(m, 0) == 0 for m in low)
-    note = f"The {label} extract has {'no' if none else 'far fewer'} records "
-    note += f"for {month_span(low)}; " if none else f"than usual for {month_span(low)}; "
+    tail = (
+        f"no records for {month_span(low)}; "
+        if none
+        else (f"far fewer records than usual for {month_span(low)}; ")
+    )
     if in_period:
-        note += f"figures for {month_span(in_period)} are incomplete."
+        tail += f"figures for {month_span(in_period)} are incomplete."
     else:
-        note += "figures that follow events up after the period may be incomplete."
-    return {"rule": rule.code, "months": [m.isoformat()[:7] for m in in_period], "note": note}
+        tail += "figures that follow events up after the period may be incomplete."
+    return _said(rule, label, in_period, tail)
+
+
+def _said(rule: Rule, label: str, in_period: list[dt.date], tail: str) -> dict[str, Any]:
+    """What the pages say of one extract: "The <label> extract has <tail>"; ``tail`` is kept so
+    that extracts saying the same can be said together (``combined_notes``)."""
+    return {
+        "rule": rule.code,
+        "months": [m.isoformat()[:7] for m in in_period],
+        "tail": tail,
+        "note": f"The {label} extract has {tail}",
+    }
+
+
+def combined_notes(coverage: list[dict[str, Any]]) -> list[str]:
+    """The notes of ``coverage`` with the extracts that say the same said once, for the
+    summary: "The DAT referrals, CPR reviews and IFSS referrals extracts have no records after
+    31 January 2013; figures for February and March 2013 are incomplete." First-seen order."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for c in coverage:
+        key = (c.get("rule", ""), c.get("tail") or c["note"])
+        groups.setdefault(key, []).append(c)
+    out = []
+    for (_, tail), group in groups.items():
+        if len(group) == 1 or not group[0].get("tail"):
+            out += [c["note"] for c in group]
+        else:
+            out.append(f"The {join([c['label'] for c in group])} extracts have {tail}")
+    return out
 
 
 def _stale_snapshot(

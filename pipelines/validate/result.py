@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.contract import extracts
+from pipelines.validate.coverage import combined_notes
 from pipelines.validate.rules import Rule, text
 
 FILE_COLUMNS = [
@@ -133,9 +134,10 @@ class ValidationResult:
         "grain", "delivered", "files", "rows_read", "rows_loaded", "rows_set_aside", "rows_blank",
         "reconciles",
         "errors", "warnings", "warnings_summary": [plain-English lines]}],
-        "coverage": [{"extract", "label", "column", "rule", "months", "note"}]}``: ``coverage``
-        says, one sentence each, which months of the period an extract does not cover; the
-        summary and the annex pages of that extract show the ``note``.
+        "coverage": [{"extract", "label", "column", "rule", "months", "tail", "note"}],
+        "coverage_summary": [notes]}``: ``coverage`` says, one sentence each, which months of the
+        period an extract does not cover (the annex pages of that extract show its ``note``);
+        ``coverage_summary`` says the same with extracts alike said together (the summary).
         """
         out_extracts = []
         for extract, spec in extracts().items():
@@ -195,6 +197,7 @@ class ValidationResult:
             "summary": summary,
             "extracts": out_extracts,
             "coverage": [dict(c) for c in self.coverage],
+            "coverage_summary": combined_notes(self.coverage),
         }
 
     def _n_rules(self) -> int:
