@@ -308,3 +308,22 @@ def pd_isna(value) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_dq_report_counts_one_warning_in_the_singular(config):
+    """The data quality report counts through prose.plural: "1 warning", never "1 warnings"."""
+    from pipelines.validate.report import render_html
+
+    tables = baseline_tables()
+    tables["workforce_posts"][0]["snapshot_date"] = D(2012, 6, 30)
+    con = memory_warehouse(tables)
+    try:
+        result = validate(con, config)
+    finally:
+        con.close()
+    assert (result.n_errors, result.n_warnings) == (0, 1)
+    page = render_html(result, config)
+    assert "<title>Data quality report: passed with warnings (0 errors, 1 warning)</title>" in page
+    assert "Passed with 1 warning:" in page and "<caption>COV-003: 1 row</caption>" in page
+    assert "1 warnings" not in page and "1 rows" not in page
+    assert "The latest workforce posts snapshot is dated 30 June 2012, 184 days before" in page
