@@ -90,6 +90,7 @@ def test_an_extract_that_stops_early_is_a_warning_naming_extract_column_and_mont
         "The DAT referrals extract has no records after 27 October 2012; figures for October to "
         "December 2012 are incomplete."
     )
+    assert cover["note"] in result.describe()  # the terminal says it too
 
 
 def test_a_month_with_no_records_or_far_fewer_is_a_warning(config):

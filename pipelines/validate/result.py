@@ -120,6 +120,7 @@ class ValidationResult:
             if row.severity == "info":
                 continue
             lines.append(f"  {row.severity:<7} {row.rule}  {row.count:>7,}  {row.message}")
+        lines += [f"  {note}" for note in combined_notes(self.coverage)]
         if self.n_errors or self.n_warnings:
             lines.append(
                 "  Every problem, with its file, Excel row, column and how to fix it, is in the "
