@@ -237,6 +237,38 @@ def baseline_tables() -> dict[str, list[dict[str, Any]]]:
     return {e: [copy.deepcopy(row)] for e, row in BASELINE.items()}
 
 
+def monthly_rows(
+    extract: str,
+    column: str,
+    per_month: int,
+    skip: list[str] | tuple[str, ...] = (),
+    counts: dict[str, int] | None = None,
+    **span: Any,
+) -> list[dict[str, Any]]:
+    """Copies of the extract's baseline row, ``per_month`` of them in each calendar month from
+    ``span['from']`` to ``span['to']`` (dates spread over the month, the last month stopping at
+    ``to``), none in the ``skip`` months ('2012-08') and ``counts[month]`` where given; record
+    references numbered so each row is its own record (a coverage rule's example)."""
+    first, last = span["from"], span["to"]
+    base = BASELINE[extract]
+    keys = [c for c, s in extracts()[extract]["columns"].items() if s["type"] == "record_id"]
+    out: list[dict[str, Any]] = []
+    month = first.replace(day=1)
+    while month <= last:
+        label = month.isoformat()[:7]
+        n = 0 if label in skip else (counts or {}).get(label, per_month)
+        for i in range(n):
+            day = month + dt.timedelta(days=(i * 28) // max(n, 1))
+            if day > last:
+                break
+            row = {**copy.deepcopy(base), column: day}
+            for k in keys:
+                row[k] = f"{base[k]}-{len(out)}"
+            out.append(row)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return out
+
+
 def apply_given(given: dict[str, Any]) -> dict[str, Any]:
     """Baseline tables plus one rule's failing example, as build_warehouse arguments."""
     tables = baseline_tables()
@@ -254,6 +286,8 @@ def apply_given(given: dict[str, Any]) -> dict[str, Any]:
         row = copy.deepcopy(tables[extract][0])
         row.update(given["add"])
         tables[extract].append(row)
+    if "monthly" in given:
+        tables[extract] = monthly_rows(extract, **given["monthly"])
     if given.get("drop_table"):
         del tables[extract]
     if "drop_column" in given:

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from pipelines.contract import metrics_shape
 from pipelines.report import prose
 from pipelines.report.model import (
     RAG_RULE,
@@ -796,9 +797,25 @@ def opening(page: Page) -> list[Any]:
     bullets = (Bullets(tuple(Message(m) for m in msgs)),)
     return [
         Header(info["title"], info["summary"], as_at, page.period_text),
+        *coverage_notes(page, metrics_shape()["sources"].get(page.analysis, ())),
         Section("Key messages", "key-messages", bullets, css="key-messages", landmark=True),
         headline(page, _headline_items(page.analysis), f"Headline figures, {page.period_text}"),
     ]
+
+
+def coverage_notes(
+    page: Page, extracts: Sequence[str] = (), summary: bool = False
+) -> list[Message]:
+    """A notice for each of ``extracts`` whose records do not cover the period: the ``coverage``
+    notes of the data quality statement (rules COV-001 to COV-003), such as: The DAT referrals
+    extract has no records after 31 January 2013; figures for February and March 2013 are
+    incomplete. ``summary``: every extract, those alike said together (``coverage_summary``)."""
+    st = page.params.dq_statement or {}
+    if summary:
+        notes = st.get("coverage_summary") or [c["note"] for c in st.get("coverage") or []]
+    else:
+        notes = [c["note"] for c in st.get("coverage") or [] if c.get("extract") in extracts]
+    return [Message(note, css="notice") for note in notes]
 
 
 def definitions(page: Page, analyses: Sequence[str]) -> Section:

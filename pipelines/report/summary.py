@@ -29,6 +29,7 @@ from pipelines.report.blocks import (
     _headline_items,
     _link,
     about_link,
+    coverage_notes,
     data_quality,
     definitions,
     glossary,
@@ -174,6 +175,7 @@ def summary_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
     )  # fmt: skip
     parts: list[Any] = [
         Header(title, lede, note, page.period_text, back=False),
+        *coverage_notes(page, summary=True),  # extracts that do not cover the whole period
         guide,
         key,
         scorecard(page, analyses),

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.config import RunConfig
+from pipelines.validate.coverage import check_coverage
 from pipelines.validate.engine import (
     Collector,
     add_column_letters,
@@ -75,6 +76,10 @@ def validate(con: Any, config: RunConfig, only: Iterable[str] | None = None) -> 
     t1 = time.perf_counter()
     run_sql(con, rules, params, tables, usable, files, add)
     timings["sql"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    period = (config.period_start, config.period_end)
+    coverage = check_coverage(con, rules, settings, usable, files, add, period, config.data_as_at)
+    timings["coverage"] = time.perf_counter() - t1
 
     findings = sort_findings(add_column_letters(add.frame(), con))
     timings["total"] = time.perf_counter() - t0
@@ -85,4 +90,5 @@ def validate(con: Any, config: RunConfig, only: Iterable[str] | None = None) -> 
         params=params,
         data_as_at=config.data_as_at,
         timings=timings,
+        coverage=coverage,
     )

@@ -167,6 +167,8 @@ def _html_context(result: Any, config: Any) -> dict[str, Any]:
 def render_html(result: Any, config: Any) -> str:
     import jinja2
 
+    from pipelines.report.prose import plural  # the one place a count meets its noun
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
@@ -175,6 +177,7 @@ def render_html(result: Any, config: Any) -> str:
         lstrip_blocks=True,
     )
     env.filters["n"] = lambda v: f"{int(v):,}"
+    env.filters["plural"] = lambda v, noun: plural(int(v), noun)
     return env.get_template("data_quality.html.j2").render(**_html_context(result, config))
 
 

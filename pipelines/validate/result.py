@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.contract import extracts
+from pipelines.validate.coverage import combined_notes
 from pipelines.validate.rules import Rule, text
 
 FILE_COLUMNS = [
@@ -43,6 +44,9 @@ class ValidationResult:
     params: dict[str, Any]
     data_as_at: dt.date
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: What the pages must say about extracts that do not cover the period (COV-001 to COV-003):
+    #: ``{extract, label, column, rule, months (ISO months of the period), note}`` (coverage.py).
+    coverage: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def n_errors(self) -> int:
@@ -116,6 +120,7 @@ class ValidationResult:
             if row.severity == "info":
                 continue
             lines.append(f"  {row.severity:<7} {row.rule}  {row.count:>7,}  {row.message}")
+        lines += [f"  {note}" for note in combined_notes(self.coverage)]
         if self.n_errors or self.n_warnings:
             lines.append(
                 "  Every problem, with its file, Excel row, column and how to fix it, is in the "
@@ -129,7 +134,11 @@ class ValidationResult:
         ``{"verdict", "data_as_at", "errors", "warnings", "summary", "extracts": [{"extract",
         "grain", "delivered", "files", "rows_read", "rows_loaded", "rows_set_aside", "rows_blank",
         "reconciles",
-        "errors", "warnings", "warnings_summary": [plain-English lines]}]}``
+        "errors", "warnings", "warnings_summary": [plain-English lines]}],
+        "coverage": [{"extract", "label", "column", "rule", "months", "tail", "note"}],
+        "coverage_summary": [notes]}``: ``coverage`` says, one sentence each, which months of the
+        period an extract does not cover (the annex pages of that extract show its ``note``);
+        ``coverage_summary`` says the same with extracts alike said together (the summary).
         """
         out_extracts = []
         for extract, spec in extracts().items():
@@ -188,6 +197,8 @@ class ValidationResult:
             "warnings": self.n_warnings,
             "summary": summary,
             "extracts": out_extracts,
+            "coverage": [dict(c) for c in self.coverage],
+            "coverage_summary": combined_notes(self.coverage),
         }
 
     def _n_rules(self) -> int:

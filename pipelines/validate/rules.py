@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 RULES_FILE = HERE / "rules.yaml"
 
 SEVERITIES = ("error", "warning", "info")
-CHECKS = ("gx", "sql", "schema", "set_aside", "note", "internal")
+CHECKS = ("gx", "sql", "schema", "set_aside", "note", "coverage", "internal")
 _CODE = re.compile(r"^[A-Z]{3}-\d{3}$")
 
 
@@ -111,6 +111,10 @@ def run_params(settings: dict[str, Any], data_as_at: dt.date) -> dict[str, Any]:
     params["data_as_at"] = data_as_at
     share = float(settings.get("max_unknown_share", 0.2))
     params["max_unknown_share_pct"] = f"{share * 100:g}%"
+    # the coverage thresholds, for the messages of COV-001 to COV-003 ($coverage_<name>)
+    for key, value in (settings.get("coverage") or {}).items():
+        if not isinstance(value, (dict, list)):
+            params[f"coverage_{key}"] = value
     return params
 
 
