@@ -400,6 +400,44 @@ def test_experience_denominator_withheld_when_it_gives_social_workers_off_sick_a
     assert list(none_off_sick[none_off_sick["measure"] == "experience"]["denominator"]) == [29] * 3
 
 
+def test_agency_cover_withheld_when_caseload_counts_pin_sickness():
+    """Taking every staffed senior practitioner, social worker and family support worker to
+    hold a caseload, their agency-covered posts minus those off sick are 12 - (13 - 3) = 2,
+    29 - 29 = 0 and 22 - 22 = 0; managers (no caseloads) have at most 2 agency-covered posts;
+    so with 8 agency-covered posts in all, at least 8 - 2 - 2 = 4 are off sick, and a withheld
+    count is at most 4: it is 4. The agency cover of that snapshot is withheld (the vacancies
+    stay shown). With 6 agency-covered posts the bound is 2, and agency cover is shown."""
+    nan = float("nan")
+
+    def rows(agency: int) -> pd.DataFrame:
+        out = [
+            ("long_term_sick", "total", "all", 4, 81, 100 * 4 / 81, "percent"),
+            ("agency_cover", "total", "all", agency, 15, 100 * agency / 15, "percent"),
+            ("agency_cover", "quarter", "2012-Q4", agency, 15, 100 * agency / 15, "percent"),
+            ("agency_cover", "quarter", "2012-Q3", 6, 11, 100 * 6 / 11, "percent"),
+        ]
+        for role, posts, vacant, held in (
+            ("TM", 7, 2, 0),
+            ("SP", 13, 3, 12),
+            ("SW", 36, 7, 29),
+            ("FSW", 25, 3, 22),
+        ):
+            out.append(("posts", "role", role, nan, nan, posts, "count"))
+            out.append(
+                ("vacancy_rate", "role", role, vacant, posts, 100 * vacant / posts, "percent")
+            )
+            out.append(("caseload_mean", "role", role, nan, held, 15.0 if held else nan, "count"))
+        return _workforce(out)
+
+    out = suppress(rows(8), 4)
+    agency = out[out["measure"] == "agency_cover"]
+    assert list(agency["numerator"]) == [C, C, 6]  # the reporting snapshot's only
+    assert list(agency["denominator"]) == [15, 15, 11]
+    assert list(out[out["measure"] == "vacancy_rate"]["numerator"]) == [2, 3, 7, 3]
+    shown = suppress(rows(6), 4)
+    assert list(shown[shown["measure"] == "agency_cover"]["numerator"]) == [6, 6, 6]
+
+
 def test_staff_counts_withheld_cannot_be_recovered_from_shown_posts():
     """Children's and staff counts next to published post counts: the public file still gives
     no withheld cell away by subtraction (checked by the same oracle as the sample)."""

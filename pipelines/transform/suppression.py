@@ -49,7 +49,10 @@ The rule, applied to the tidy metrics table (one row per figure):
    - the experience denominator (a role's filled posts) is withheld when that role's posts minus
      vacancies minus it (its post holders off sick) is from 1 to ``threshold``, or the total off
      sick is shown and the other roles' share is; its bands then form a set whose remainder is
-     that hidden count, so at least one more band is withheld.
+     that hidden count, so at least one more band is withheld;
+   - agency cover at the reporting snapshot is withheld when the caseload counts by role (read
+     as staffed posts holding a caseload), the vacancies and the agency cover total give a lower
+     bound on the post holders off sick that reaches their withheld count.
 4. **Values.** A percentage or a mean is withheld whenever its numerator or its denominator (its
    n) is withheld, so a withheld count cannot be recovered as value × denominator.
 
@@ -343,6 +346,53 @@ def _filled_posts(
     return cells, [([(i, "numerator") for i in bands], sick)]
 
 
+def _agency_cover(
+    df: pd.DataFrame, numbers: dict[str, pd.Series], withheld: set[Cell], threshold: int
+) -> set[Cell]:
+    """Agency cover at the reporting snapshot, withheld when caseload counts would pin sickness.
+
+    A reader who takes every staffed post of a role with caseloads to hold one reads, for each
+    such role, staffed posts with a caseload = posts - vacancies + agency-covered - off sick; so
+    the roles' agency-covered posts minus their post holders off sick are known, and with the
+    agency cover total, and the roles without caseloads covering at most their vacancies, the
+    post holders off sick are at least  agency total - those differences - the vacancies of the
+    roles without caseloads. When that lower bound reaches the withheld count, the bound of a
+    withheld count (the threshold) can pin it: the agency cover of that snapshot (the total row
+    and the quarter row ending with the period) is withheld, its vacancies staying shown.
+    """
+    keys = ("sick", "posts", "vacant", "agency", "caseload")
+    if not all(k in WORKFORCE for k in keys):
+        return set()
+
+    def at(measure: str, breakdown: str, category: str) -> list[int]:
+        sel = (df["measure"] == measure) & (df["breakdown"] == breakdown)
+        return list(df.index[sel & (df["category"] == category)])
+
+    sick, agency = at(WORKFORCE["sick"], "total", "all"), at(WORKFORCE["agency"], "total", "all")
+    if not sick or not agency or (sick[0], "numerator") not in withheld:
+        return set()
+    bound = float(numbers["numerator"][agency[0]])
+    roles = df[(df["measure"] == WORKFORCE["posts"]) & (df["breakdown"] == "role")]
+    for i in roles.index:
+        role = df.at[i, "category"]
+        vacant, n = at(WORKFORCE["vacant"], "role", role), at(WORKFORCE["caseload"], "role", role)
+        v = float(numbers["numerator"][vacant[0]]) if vacant else math.nan
+        held = float(numbers["denominator"][n[0]]) if n else 0.0
+        if held > 0:  # agency-covered - off sick = held - (posts - vacancies)
+            bound -= held - (float(numbers["value"][i]) - v)
+        else:  # a role without caseloads: agency-covered at most its vacancies
+            bound -= v
+    if math.isnan(bound) or bound < float(numbers["numerator"][sick[0]]):
+        return set()
+    run_end = dt.date.fromisoformat(str(df.at[agency[0], "period_end"]))
+    rows = agency + [
+        i
+        for i in df.index[(df["measure"] == WORKFORCE["agency"]) & (df["breakdown"] == "quarter")]
+        if _period_end(df, i, run_end) == run_end
+    ]
+    return {(i, "numerator") for i in rows}
+
+
 def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """The public version of ``metrics``: small counts and what would reveal them shown as ``c``.
 
@@ -375,6 +425,7 @@ def suppress(metrics: pd.DataFrame, threshold: int) -> pd.DataFrame:
         withheld |= _rolling_windows(df, numbers, withheld, threshold)
         filled, hidden_remainder = _filled_posts(df, numbers, withheld, threshold)
         withheld |= filled
+        withheld |= _agency_cover(df, numbers, withheld, threshold)
         # A set's cells are one column of one measure: one class, protected or not. A set from
         # _filled_posts has a remainder that is always hidden (the post holders off sick).
         # It replaces the set of the same cells whose total is the (now withheld) denominator.
