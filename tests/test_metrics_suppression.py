@@ -372,6 +372,33 @@ def test_turnover_denominator_withheld_when_it_gives_sickness_counts_away():
     assert list(out.loc[("previous_year", "all", "turnover")][cells]) == [8, C, C]
 
 
+def test_a_quarter_repeating_the_snapshot_before_counts_once():
+    """A period ending 15 November: the part quarter 2012-Q4 has no snapshot of its own and
+    repeats 2012-Q3's figures, so the 12 months to 15 November hold one withheld sickness count
+    (3), not two adding up to 6: the turnover denominator, which gives it, is withheld. When the
+    part quarter's figures differ (its own snapshot), there are two and it is shown."""
+    nan = float("nan")
+
+    def rows(vacant_q4: int) -> pd.DataFrame:
+        out = [_turnover("total:all", 9, 15.5), _turnover("quarter:2012-Q4", 9, 15.5)]
+        for q, vacant in (("2012-Q3", 2), ("2012-Q4", vacant_q4)):
+            out += [
+                ("posts", "quarter", q, nan, nan, 20, "count"),
+                ("vacancy_rate", "quarter", q, vacant, 20, 100 * vacant / 20, "percent"),
+                ("long_term_sick", "quarter", q, 3, 20, 15.0, "percent"),
+            ]
+        df = _workforce(out)
+        df["period_end"] = "2012-11-15"
+        return df
+
+    def shown(df: pd.DataFrame) -> list:
+        out = suppress(df, 4)
+        return list(out[out["measure"] == "turnover"]["denominator"])
+
+    assert shown(rows(vacant_q4=2)) == [C, C]
+    assert shown(rows(vacant_q4=1)) == [15.5, 15.5]
+
+
 def test_experience_denominator_withheld_when_it_gives_social_workers_off_sick_away():
     """The experience denominator is the social workers' filled posts: their posts (36) minus
     their vacancies (7) minus it (25) is 4 social workers off sick. It is withheld with the

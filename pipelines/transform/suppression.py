@@ -294,12 +294,44 @@ def _rolling_windows(
         else:
             kept.setdefault(end, []).append(i)
     sick = df[(df["measure"] == WORKFORCE.get("sick")) & (df["breakdown"] == "quarter")]
+    # A quarter with no snapshot of its own (a part quarter, or snapshots less often than
+    # quarterly) repeats the one before: a quarter whose snapshot figures (posts, vacancies,
+    # agency cover, sickness) all equal the previous quarter's is counted once (fewer counts in
+    # the sum can only withhold more).
+    ordered_sick = sorted(sick.index, key=lambda q: _period_end(df, q, run_end))
+    snapshot_cols = [
+        (WORKFORCE.get(k), c)
+        for k, c in (("posts", "value"), ("vacant", "numerator"), ("agency", "numerator"))
+    ]
+    quarter_rows = df[df["breakdown"] == "quarter"]
+    lookup = {
+        (m, q): i
+        for i, m, q in zip(
+            quarter_rows.index, quarter_rows["measure"], quarter_rows["category"], strict=True
+        )
+    }
+
+    def fingerprint(q: int) -> tuple[float, ...]:
+        label = df.at[q, "category"]
+        others = [
+            float(numbers[c][lookup[(m, label)]]) if (m, label) in lookup else math.nan
+            for m, c in snapshot_cols
+        ]
+        return (float(numbers["numerator"][q]), float(numbers["denominator"][q]), *others)
+
+    repeats = {
+        q
+        for prev, q in zip(ordered_sick, ordered_sick[1:], strict=False)
+        if fingerprint(q) == fingerprint(prev)
+    }
     for end, members in kept.items():
         start = _months_before(end, months)
         hidden = [
             numbers["numerator"][q]
-            for q in sick.index
-            if (q, "numerator") in withheld and start < _period_end(df, q, run_end) <= end
+            for q in ordered_sick
+            if (q, "numerator") in withheld
+            and q not in repeats
+            and start < _period_end(df, q, run_end) <= end
         ]
         if hidden and (len(hidden) == 1 or sum(hidden) <= threshold):
             out |= {(i, "denominator") for i in members if shown["denominator"][i]}
