@@ -7,11 +7,9 @@ report's rounded figure. Runs the real ingest into a temporary warehouse, then t
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from pipelines import ROOT
-from pipelines.ingest import ingest
 from pipelines.transform import compute_metrics, suppress, write_metrics
 from tests.fixtures.metrics.helpers import assert_no_disclosure, config
 
@@ -19,18 +17,13 @@ SAMPLE = ROOT / "data" / "raw" / "sample"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("reference")
-    db = tmp / "warehouse.duckdb"
-    ingest(SAMPLE, db, tmp / "key", "test-metrics-reference")
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        yield {
-            "2012-13": compute_metrics(con, config("2012-04-01", "2012-12-31", "2013-01-31")),
-            "2011-12": compute_metrics(con, config("2011-04-01", "2012-03-31", "2013-01-31")),
-        }
-    finally:
-        con.close()
+def runs(sample_warehouse):
+    """The sample's metrics for two periods, from the session's sample warehouse (conftest.py)."""
+    con = sample_warehouse
+    return {
+        "2012-13": compute_metrics(con, config("2012-04-01", "2012-12-31", "2013-01-31")),
+        "2011-12": compute_metrics(con, config("2011-04-01", "2012-03-31", "2013-01-31")),
+    }
 
 
 def _row(df, analysis, measure, scope, breakdown="total", category="all"):

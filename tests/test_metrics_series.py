@@ -183,8 +183,9 @@ def test_workforce_snapshot_and_turnover_of_each_quarter():
     assert agency["2012-Q1"] == (0.0, 1.0, 0.0)
     assert agency["2011-Q1"] == (0.0, 0.0, None)
     turnover = series(df, "workforce", "turnover", "WORKFORCE")
-    # 12 months to 2011-12-31: S1 over the 2011-03-31 snapshot's 4 filled posts
-    assert turnover["2011-Q4"] == (1.0, 4.0, 25.0)
+    # 12 months to 2011-12-31 start before the history (the 2011-03-31 snapshot, the last one
+    # before the first leaver): not available, rather than S1 over 4 filled posts
+    assert turnover["2011-Q4"] == (None, None, None)
     # 12 months to 2012-09-30: S1 (1 Oct 2011) over the mean of 3 and 2 filled posts
     assert turnover["2012-Q3"] == (1.0, 2.5, 40.0)
     # 12 months to 2012-12-31: S2 only; same two snapshots
@@ -260,3 +261,35 @@ def test_distance_travelled_quarters_follow_service_and_end_dates():
         None,
         0.0,
     )
+
+
+def test_turnover_not_available_before_the_leavers_history_begins():
+    """A 12-month window that starts before the workforce history (the last snapshot on or before
+    the first leaver) counts leavers the extract cannot have: 0% for a year before any leaver is
+    false. Such a turnover is blank (not available); one whose window starts on that snapshot is
+    counted. Earlier snapshots do not make a window available: the leavers do not go back."""
+    con = warehouse(workforce=True)
+
+    def post(pid: str, date: str, status: str = "FILLED") -> dict:
+        return {"post_id": pid, "snapshot_date": date, "team": "T", "role": "SW", "status": status}
+
+    snapshots = ["2010-03-31", "2011-03-31", "2011-09-30", "2012-03-31", "2012-09-30"]
+    insert(con, "workforce_posts", [post(f"P{i}", d) for d in snapshots for i in range(4)])
+    insert(
+        con,
+        "workforce_leavers",
+        [
+            {"staff_id": "S1", "leaving_date": "2011-04-15"},  # the first leaver
+            {"staff_id": "S2", "leaving_date": "2012-02-01"},
+        ],
+    )
+    df = compute_metrics(con, config())
+    turnover = series(df, "workforce", "turnover", "WORKFORCE")
+    for q in ("2011-Q1", "2011-Q2", "2011-Q3", "2011-Q4"):  # start before 2011-03-31
+        assert turnover[q] == (None, None, None), q
+    assert figure(df, "workforce", "turnover", "WORKFORCE", "previous_year") == (None, None, None)
+    # 12 months to 2012-03-31 start on 2011-03-31: S1 and S2 over the 2011-09-30 and 2012-03-31
+    # snapshots' 4 filled posts
+    assert turnover["2012-Q1"] == (2.0, 4.0, 50.0)
+    # the reporting period's 12 months (to 2012-12-31): S2
+    assert figure(df, "workforce", "turnover", "WORKFORCE") == (1.0, 4.0, 25.0)

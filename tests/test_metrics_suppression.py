@@ -317,6 +317,154 @@ def test_posts_and_vacancies_are_shown_staff_counts_are_withheld():
     assert list(out.loc["experience"]["denominator"]) == [20, 20, 20]
 
 
+def _turnover(label: str, leavers: float, filled: float) -> tuple:
+    return ("turnover", *label.split(":"), leavers, filled, 100 * leavers / filled, "percent")
+
+
+def test_overlapping_turnover_windows_are_withheld():
+    """Turnover is leavers in the 12 months to each period's end over the mean filled posts:
+    two windows that overlap give, by difference, one quarter's leavers (and filled posts). Only
+    the reporting period (12 months to 2012-12-31), the previous year's (to 2011-12-31) and the
+    quarters with the same windows are shown; a window of 0 leavers stays 0."""
+    df = _workforce(
+        [
+            _turnover("total:all", 21, 64),
+            _turnover("previous_year:all", 35, 64),
+            _turnover("quarter:2011-Q1", 0, 68),
+            _turnover("quarter:2011-Q4", 35, 64),
+            _turnover("quarter:2012-Q1", 38, 63.25),
+            _turnover("quarter:2012-Q3", 23, 64.25),
+            _turnover("quarter:2012-Q4", 21, 64),
+        ]
+    )
+    out = suppress(df, 4).set_index(["breakdown", "category"])[["numerator", "denominator"]]
+    shown = {k: list(v) for k, v in out.iterrows()}
+    assert shown[("total", "all")] == [21, 64]
+    assert shown[("quarter", "2012-Q4")] == [21, 64]  # the same window as the total
+    assert shown[("previous_year", "all")] == [35, 64]  # 12 months before: no month shared
+    assert shown[("quarter", "2011-Q4")] == [35, 64]
+    assert shown[("quarter", "2012-Q3")] == [C, C]  # overlaps the total by 9 months
+    assert shown[("quarter", "2012-Q1")] == [C, C]
+    assert shown[("quarter", "2011-Q1")] == [0, C]
+    assert list(suppress(df, 0)["denominator"]) == list(df["denominator"])  # threshold 0
+
+
+def test_turnover_denominator_withheld_when_it_gives_sickness_counts_away():
+    """The mean filled posts over a window's snapshots, with the posts and vacancies shown, give
+    the sum of the post holders off sick at those snapshots: the denominator (and the rate) is
+    withheld when the withheld sickness counts in the window are one, or add up to the threshold
+    or less; a sum above the threshold of two or more withheld counts is not one of them."""
+    nan = float("nan")
+    rows = []
+    for q, sick in zip(["2011-Q1", "2011-Q2", "2011-Q3", "2011-Q4"], [1, 1, 1, 1], strict=True):
+        rows.append(("long_term_sick", "quarter", q, sick, 20, 100 * sick / 20, "percent"))
+    for q, sick in zip(["2012-Q1", "2012-Q2", "2012-Q3", "2012-Q4"], [3, 4, 4, 4], strict=True):
+        rows.append(("long_term_sick", "quarter", q, sick, 20, 100 * sick / 20, "percent"))
+    rows += [
+        ("posts", "quarter", "2012-Q4", nan, nan, 20, "count"),
+        _turnover("total:all", 9, 14.25),
+        _turnover("previous_year:all", 8, 17),
+    ]
+    out = suppress(_workforce(rows), 4).set_index(["breakdown", "category", "measure"])
+    cells = ["numerator", "denominator", "value"]
+    assert list(out.loc[("total", "all", "turnover")][cells]) == [9, 14.25, 100 * 9 / 14.25]
+    # 2011: four withheld counts of 1 add up to 4, a small count of their own
+    assert list(out.loc[("previous_year", "all", "turnover")][cells]) == [8, C, C]
+
+
+def test_a_quarter_repeating_the_snapshot_before_counts_once():
+    """A period ending 15 November: the part quarter 2012-Q4 has no snapshot of its own and
+    repeats 2012-Q3's figures, so the 12 months to 15 November hold one withheld sickness count
+    (3), not two adding up to 6: the turnover denominator, which gives it, is withheld. When the
+    part quarter's figures differ (its own snapshot), there are two and it is shown."""
+    nan = float("nan")
+
+    def rows(vacant_q4: int) -> pd.DataFrame:
+        out = [_turnover("total:all", 9, 15.5), _turnover("quarter:2012-Q4", 9, 15.5)]
+        for q, vacant in (("2012-Q3", 2), ("2012-Q4", vacant_q4)):
+            out += [
+                ("posts", "quarter", q, nan, nan, 20, "count"),
+                ("vacancy_rate", "quarter", q, vacant, 20, 100 * vacant / 20, "percent"),
+                ("long_term_sick", "quarter", q, 3, 20, 15.0, "percent"),
+            ]
+        df = _workforce(out)
+        df["period_end"] = "2012-11-15"
+        return df
+
+    def shown(df: pd.DataFrame) -> list:
+        out = suppress(df, 4)
+        return list(out[out["measure"] == "turnover"]["denominator"])
+
+    assert shown(rows(vacant_q4=2)) == [C, C]
+    assert shown(rows(vacant_q4=1)) == [15.5, 15.5]
+
+
+def test_experience_denominator_withheld_when_it_gives_social_workers_off_sick_away():
+    """The experience denominator is the social workers' filled posts: their posts (36) minus
+    their vacancies (7) minus it (25) is 4 social workers off sick. It is withheld with the
+    percentages, and one more band (the smallest, 6), so posts - vacancies - the visible bands
+    (29 - 19 = 10) is the sum of two hidden counts. Posts and vacancies stay shown. With 0 off
+    sick nothing more is withheld."""
+    nan = float("nan")
+
+    def rows(filled_bands: dict[str, int]) -> pd.DataFrame:
+        return _workforce(
+            [
+                ("posts", "role", "SW", nan, nan, 36, "count"),
+                ("vacancy_rate", "role", "SW", 7, 36, 100 * 7 / 36, "percent"),
+                *_share_rows("experience", "band", filled_bands, sum(filled_bands.values())),
+            ]
+        )
+
+    out = suppress(rows({"UNDER_1Y": 11, "1_TO_2Y": 6, "OVER_2Y": 8}), 4)
+    exp = out[out["measure"] == "experience"]
+    assert list(exp["numerator"]) == [11, C, 8]
+    assert list(exp["denominator"]) == [C, C, C]
+    assert list(exp["value"]) == [C, C, C]
+    assert list(out[out["measure"] == "posts"]["value"]) == [36]
+    assert list(out[out["measure"] == "vacancy_rate"]["numerator"]) == [7]
+    none_off_sick = suppress(rows({"UNDER_1Y": 11, "1_TO_2Y": 10, "OVER_2Y": 8}), 4)
+    assert list(none_off_sick[none_off_sick["measure"] == "experience"]["denominator"]) == [29] * 3
+
+
+def test_agency_cover_withheld_when_caseload_counts_pin_sickness():
+    """Taking every staffed senior practitioner, social worker and family support worker to
+    hold a caseload, their agency-covered posts minus those off sick are 12 - (13 - 3) = 2,
+    29 - 29 = 0 and 22 - 22 = 0; managers (no caseloads) have at most 2 agency-covered posts;
+    so with 8 agency-covered posts in all, at least 8 - 2 - 2 = 4 are off sick, and a withheld
+    count is at most 4: it is 4. The agency cover of that snapshot is withheld (the vacancies
+    stay shown). With 6 agency-covered posts the bound is 2, and agency cover is shown."""
+    nan = float("nan")
+
+    def rows(agency: int) -> pd.DataFrame:
+        out = [
+            ("long_term_sick", "total", "all", 4, 81, 100 * 4 / 81, "percent"),
+            ("agency_cover", "total", "all", agency, 15, 100 * agency / 15, "percent"),
+            ("agency_cover", "quarter", "2012-Q4", agency, 15, 100 * agency / 15, "percent"),
+            ("agency_cover", "quarter", "2012-Q3", 6, 11, 100 * 6 / 11, "percent"),
+        ]
+        for role, posts, vacant, held in (
+            ("TM", 7, 2, 0),
+            ("SP", 13, 3, 12),
+            ("SW", 36, 7, 29),
+            ("FSW", 25, 3, 22),
+        ):
+            out.append(("posts", "role", role, nan, nan, posts, "count"))
+            out.append(
+                ("vacancy_rate", "role", role, vacant, posts, 100 * vacant / posts, "percent")
+            )
+            out.append(("caseload_mean", "role", role, nan, held, 15.0 if held else nan, "count"))
+        return _workforce(out)
+
+    out = suppress(rows(8), 4)
+    agency = out[out["measure"] == "agency_cover"]
+    assert list(agency["numerator"]) == [C, C, 6]  # the reporting snapshot's only
+    assert list(agency["denominator"]) == [15, 15, 11]
+    assert list(out[out["measure"] == "vacancy_rate"]["numerator"]) == [2, 3, 7, 3]
+    shown = suppress(rows(6), 4)
+    assert list(shown[shown["measure"] == "agency_cover"]["numerator"]) == [6, 6, 6]
+
+
 def test_staff_counts_withheld_cannot_be_recovered_from_shown_posts():
     """Children's and staff counts next to published post counts: the public file still gives
     no withheld cell away by subtraction (checked by the same oracle as the sample)."""

@@ -299,6 +299,21 @@ def test_a_series_with_nothing_shown_has_a_table_and_no_chart():
     assert fig.note == prose.NOTHING_DRAWN
 
 
+def test_a_breakdown_with_nothing_shown_has_a_table_and_no_chart():
+    """The experience bands with their denominator withheld (it would give the social workers
+    off sick away): no percentage to draw, so no empty chart and no title quoting a figure, but
+    the table (counts shown, the rest c) and a note saying why."""
+    rows = [r for r in fake_rows() if r[1] != "experience"]
+    rows += [
+        ["workforce", "experience", "WORKFORCE", "band", band, n, "c", "c", "percent", "", ""]
+        for band, n in (("UNDER_1Y", "11"), ("1_TO_2Y", "c"), ("OVER_2Y", "8"))
+    ]
+    page = _page("workforce", _metrics(rows))
+    fig = blocks.breakdown(page, "WORKFORCE", "experience", "band", "social workers")
+    assert fig.chart is None and fig.note == prose.NOTHING_DRAWN_CATEGORIES
+    assert [c.text for c in fig.table.rows[0][1:]] == ["11", "c", "c"]
+
+
 def test_every_headline_figure_has_its_quarterly_series_on_its_page():
     for analysis, info in spec.pages().items():
         series = {

@@ -350,9 +350,12 @@ def breakdown(
     when = page.period_for(measure) + (f"; {window}" if window else "")
     sub = f"{what}, {where}, {page.params.council}, {when}"
     points = [Point(category_label(r.breakdown, r.category), r.number) for r in rows]
-    bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
     caption = f"{what}, {where}, {when}"
-    return Figure(what, bars, breakdown_table(caption, rows, dimension_name(by).capitalize()))
+    t = breakdown_table(caption, rows, dimension_name(by).capitalize())
+    if all(p.value is None for p in points):  # all withheld: the table and why there is no chart
+        return Figure(what, None, t, prose.NOTHING_DRAWN_CATEGORIES)
+    bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
+    return Figure(what, bars, t)
 
 
 def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:

@@ -557,6 +557,7 @@ def follow_up_window(months: int, period_start: str, period_end: str, data_as_at
 
 #: Said instead of a chart when every quarter of a series is withheld or not applicable.
 NOTHING_DRAWN = "No chart: every quarter of this figure is withheld or not applicable."
+NOTHING_DRAWN_CATEGORIES = "No chart: every category of this figure is withheld or not applicable."
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 

@@ -6,7 +6,11 @@
 -- or role with none gets n = 0 and a blank value. Experience bands use calendar months from
 -- qualified_date (clamped month ends, as elsewhere): under 12 months, under 24 months, otherwise.
 -- Turnover: leavers in the 12 months to period_end over the mean number of FILLED posts across
--- the snapshots in the same 12 months (so its denominator is a mean, not a count).
+-- the snapshots in the same 12 months (so its denominator is a mean, not a count). It is not
+-- available (numerator, denominator and value blank) when those 12 months start before the
+-- workforce history does: the last snapshot on or before the first leaving date in the leavers
+-- extract (the first snapshot if the leavers go back further, or there are none). Counting a
+-- year that the extracts only partly cover would give a false figure (0% before any leaver).
 
 WITH
 -- source ---------------------------------------------------------------------------------------
@@ -97,12 +101,24 @@ experience AS (
     WHERE role = 'SW' AND status = 'FILLED'
 ),
 
+-- Where the leavers (and snapshots) begin: the last snapshot on or before the first leaver, or
+-- the first snapshot.
+history AS (
+    SELECT coalesce(
+        (SELECT max(s.snapshot_date) FROM posts AS s
+         WHERE s.snapshot_date <= (SELECT min(l.leaving_date) FROM leavers AS l)),
+        (SELECT min(s.snapshot_date) FROM posts AS s)
+    ) AS history_start
+),
+
 -- Turnover of each period: leavers in the 12 months to its end over the mean number of FILLED
--- posts across the snapshots of those 12 months.
+-- posts across the snapshots of those 12 months; not available when they start before history.
 turnover AS (
     SELECT
         p.breakdown,
         p.category,
+        CAST(p.p_end - INTERVAL 12 MONTH AS DATE) >= (SELECT history_start FROM history)
+            AS available,
         (SELECT count(*) FROM leavers AS l
          WHERE l.leaving_date > CAST(p.p_end - INTERVAL 12 MONTH AS DATE)
            AND l.leaving_date <= p.p_end) AS n_leavers,
@@ -156,8 +172,11 @@ figures AS (
     FROM experience
     GROUP BY band
     UNION ALL
-    SELECT 'turnover', breakdown, category, n_leavers, mean_filled,
-        CASE WHEN mean_filled > 0 THEN 100.0 * n_leavers / mean_filled END, 'percent'
+    SELECT 'turnover', breakdown, category,
+        CASE WHEN available THEN n_leavers END,
+        CASE WHEN available THEN mean_filled END,
+        CASE WHEN available AND mean_filled > 0 THEN 100.0 * n_leavers / mean_filled END,
+        'percent'
     FROM turnover
 )
 
