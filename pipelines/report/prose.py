@@ -754,7 +754,7 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
 
 
 def summary_messages(
-    m: Metrics, ref: Reference, items: Sequence[tuple[str, str, str, str]], most: int
+    m: Metrics, ref: Reference, items: Sequence[Sequence[str]], most: int
 ) -> list[str]:
     """The committee summary's key messages, most important first: each headline figure
     (``items``: analysis, measure, scope, label) that missed its target (red before amber), then
