@@ -327,10 +327,10 @@ def test_the_direction_section_is_on_every_page():
 def test_key_messages_say_the_direction_worse_first():
     msgs = prose.direction_messages(_metrics(), "cpr")
     assert msgs == [
-        "Re-registrations rose from 18% to 25% on the same period last year (worse).",
-        "Initial conferences on time fell from 96.2% to 95.7% on the same period last year "
+        "Re-registrations rose to 25%, from 18% in the same period last year (worse).",
+        "Initial conferences on time fell to 95.7%, from 96.2% in the same period last year "
         "(worse).",
-        "Reviews on time fell from 99.4% to 99.0% on the same period last year (worse).",
+        "Reviews on time fell to 99.0%, from 99.4% in the same period last year (worse).",
     ]
 
 

@@ -48,6 +48,11 @@ def _row(measure: str, by: str, category: str, value: str, unit: str = "percent"
         "Decision on the referral by decision",
         "0 of 6 teams averaged more than 20 cases",
         "Amber: just missed",
+        "Initial assessment and no further action, advice letter sent made over half of referrals",
+        "Families whose risk reduced: all IFSS: 91%, worse than the same period last year (93%).",
+        "Referrals received rose from 167 to 434 on the same period last year.",
+        "The caseload threshold held in the reference data is 20 cases.",
+        "Numerator: caseload_max of staffed posts",
     ],
 )
 def test_the_checker_finds_each_kind_of_error(text):
@@ -246,6 +251,76 @@ def test_coverage_is_stated():
 
     msgs = prose.key_messages(_fake(), "distance_travelled", load_reference("Wales"))
     assert any(" had start and end assessments" in m and " of the " in m for m in msgs)
+
+
+def test_a_label_with_a_comma_is_quoted_in_a_sentence_and_a_list():
+    nfa, ia = "No further action, advice letter sent", "Initial assessment"
+    assert prose.term(nfa) == "'No further action, advice letter sent'"
+    assert prose.term("1,302 referrals") == "1,302 referrals"  # a number is not a list
+    assert prose.lower_first(prose.term(nfa)) == "'no further action, advice letter sent'"
+    rows = [
+        Row("re_referrals", "decision", "DAT", "outcome", c, "", "", v, "percent")
+        for c, v in (("NFA_LETTER", "30"), ("IA", "35"), ("NFA", "20"), ("S47", "15"))
+    ]
+    title = prose.breakdown_title(rows, "decision", "DAT", "referrals")
+    assert title.startswith(f"{ia} and 'no further action, advice letter sent' made over half")
+    assert prose.not_drawn([nfa, "Police"]) == (
+        "Not drawn (withheld or not applicable): 'No further action, advice letter sent', Police."
+    )
+    assert "; 'No further action, advice letter sent': 30%" in prose.alt_text(
+        "Bar chart", "T", [("A", 1), (nfa, 30)], "percent"
+    )
+
+
+def test_the_summary_names_a_scoped_figure_as_a_subject_not_with_two_colons():
+    from pipelines.report.model import load_reference
+
+    items = [["distance_travelled", "risk_reduced", "IFSS", "Families whose risk reduced: all"]]
+    m = Metrics([
+        Row("distance_travelled", "risk_reduced", "IFSS", "total", "all", "86", "100", "86.0",
+            "percent"),
+        Row("distance_travelled", "risk_reduced", "IFSS", "previous_year", "all", "90", "100",
+            "90.0", "percent"),
+    ])  # fmt: skip
+    msgs = prose.summary_messages(m, load_reference("Wales"), items, 8)
+    assert msgs == [
+        "Families whose risk reduced (all): 86%, worse than the same period last year (90%)."
+    ]
+
+
+def test_a_headline_caption_names_snapshot_and_window_figures():
+    period = "1 April 2012 to 31 December 2012"
+    snap = "latest snapshot on or before 31 December 2012"
+    got = prose.other_windows(
+        [("Posts", snap), ("Vacancy rate", snap), ("Staff turnover", "12 months to 31 December "
+         "2012"), ("Registrations", period)], period
+    )  # fmt: skip
+    assert got == f"; posts and vacancy rate: {snap}; staff turnover: 12 months to 31 December 2012"
+    assert prose.other_windows([("Registrations", period)], period) == ""
+
+
+def test_none_of_the_roles_is_said_only_of_roles_with_figures():
+    means = [_row("caseload_mean", "role", c, v, "count")
+             for c, v in (("TM", ""), ("SW", "19.3"), ("SP", "15.6"))]  # fmt: skip
+    text = prose.caseload_spread(means, [], "role", 20)
+    assert text.startswith("None of the 2 roles with figures averaged more than 20 cases")
+    full = prose.caseload_spread(means[1:], [], "role", 20)
+    assert full.startswith("None of the 2 roles averaged")
+
+
+def test_a_charts_value_labels_share_their_decimal_places():
+    from pipelines.report.charts import value_texts
+
+    assert value_texts([20.0, 10.4, 12.571], "count") == ["20.0", "10.4", "12.6"]
+    assert value_texts([20.0, 10.0], "count") == ["20", "10"]
+    assert value_texts([99.6, 40.0], "percent") == ["99.6%", "40%"]
+
+
+def test_the_summary_note_says_whom_withholding_protects():
+    from pipelines.report.blocks import text
+
+    note = text("index_note", as_at="31 January 2013")
+    assert "children, families and staff" in note and "children's privacy" not in note
 
 
 # ---------------------------------------------------------------------------------------------

@@ -198,7 +198,8 @@ def other_windows(figures: Sequence[tuple[str, str]], period: str) -> str:
 
 def alt_text(kind: str, title: str, items: Sequence[tuple[str, float]], unit: str) -> str:
     """``Bar chart. <title>. A: 10%; B: 20%.`` (shown figures only)."""
-    return f"{kind}. {title}. " + "; ".join(f"{k}: {number(v, unit)}" for k, v in items) + "."
+    listed = "; ".join(f"{term(k)}: {number(v, unit)}" for k, v in items)
+    return f"{kind}. {title}. {listed}."
 
 
 def _label(r: Row) -> str:
