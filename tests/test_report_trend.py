@@ -340,7 +340,7 @@ def test_key_messages_skip_figures_without_a_previous_year_and_small_neutral_cha
     referrals = prose.direction_messages(_metrics(), "referrals")
     # DAT: 2,152 against 2,050 is 5%, under the notable change; FASS 36 against 40 is 10%
     assert referrals == [
-        "Referrals received (Family Assessment and Support Service) fell from 40 to 36 on the "
+        "Referrals received (Family Assessment and Support Service) fell to 36, from 40 in the "
         "same period last year."
     ]
 

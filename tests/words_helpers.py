@@ -174,7 +174,7 @@ def problems(sentence: Sentence, labels: Sequence[str] | None = None) -> list[st
         out.append("two colons before a figure: a label used as the subject")
     if "on the same period last year" in text:  # reads as a change during last year
         out.append("'on the same period last year': say 'in the same period last year'")
-    if INTERNAL.search(text):
+    if INTERNAL.search(text) and "data_quality" not in sentence.where:  # the analyst's page
         out.append(f"internal words: {INTERNAL.search(text).group(0)!r}")  # type: ignore[union-attr]
     # words next to each other with only a space between ("the the", "referral referrals")
     tokens = text.split()
