@@ -316,6 +316,27 @@ def test_a_charts_value_labels_share_their_decimal_places():
     assert value_texts([99.6, 40.0], "percent") == ["99.6%", "40%"]
 
 
+def _re_referral_rows(years: dict[str, str]) -> Metrics:
+    end = "2012-12-31"
+    rows = [Row("re_referrals", "re_referral_12m", "DAT", "total", "all", "40", "100", "40.0",
+                "percent", "2012-04-01", end)]  # fmt: skip
+    rows += [Row("re_referrals", "re_referral_12m", "DAT", "financial_year", y, "", "", v,
+                 "percent", "2012-04-01", end) for y, v in years.items()]  # fmt: skip
+    return Metrics(rows)
+
+
+def test_the_comparators_year_here_is_said_once_in_the_key_messages():
+    from pipelines.report.model import load_reference
+
+    ref = load_reference("Wales")  # Wales 30% in 2011-12
+    both = prose.key_messages(_re_referral_rows({"2011-12": "44.0", "2012-13": "40.0"}),
+                              "re_referrals", ref)  # fmt: skip
+    assert sum("44% in 2011-12" in m or "44% here in 2011-12" in m for m in both) == 1
+    alone = prose.key_messages(_re_referral_rows({"2011-12": "44.0"}), "re_referrals", ref)
+    assert any(m.endswith("the Wales figure was 30% in 2011-12, against 44% here in 2011-12.")
+               for m in alone)  # fmt: skip
+
+
 def test_the_summary_note_says_whom_withholding_protects():
     from pipelines.report.blocks import text
 

@@ -898,6 +898,10 @@ def years_end(m: Metrics) -> str:
 
 def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
     out = []
+    years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
+    trend = ""
+    if len([r for r in years if r.number is not None]) >= 2:
+        trend = trend_title(years, "the re-referral rate", years[0].period_end)
     rate = _v(m, "re_referrals", "re_referral_12m", "DAT")
     if rate is not None:
         s = (
@@ -910,14 +914,15 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
             s += f"; the {b.area} figure was {cell(str(b.value), 'percent', 0)}" + (
                 f" in {period}" if period else ""
             )
-            # like with like: the same year here, when it is shown
+            # like with like: the same year here, when it is shown (and the trend below does
+            # not already say it: each figure is said once)
             same = _v(m, "re_referrals", "re_referral_12m", "DAT", "financial_year", period)
             if period and same is not None and not part_year(period, years_end(m)):
-                s += f", against {pct(same)} here in {period}"
+                if f"{pct(same)} in {period}" not in trend:
+                    s += f", against {pct(same)} here in {period}"
         out.append(s + ".")
-    years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
-    if len([r for r in years if r.number is not None]) >= 2:
-        out.append(trend_title(years, "the re-referral rate", years[0].period_end) + ".")
+    if trend:
+        out.append(trend + ".")
     t = _v(m, "re_referrals", "decision_timely", "DAT")
     lc = _v(m, "re_referrals", "lateral_checks", "DAT")
     if t is not None:
