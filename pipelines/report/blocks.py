@@ -10,6 +10,7 @@ a finding from :mod:`.prose`; the fixed words from ``pages.yaml`` (``texts``).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -746,9 +747,12 @@ def headline_table(
         body.append(row)
     if not body:
         return Message(text("no_headline"))
-    caption += prose.other_windows(
-        [(measure_name(m), page.period_for(m)) for _, m, _, _ in items], page.period_text
-    )
+    # the caption names the window most rows cover (the period, or a workforce snapshot) and
+    # then each other window with its figures
+    windows = [(measure_name(m), page.period_for(m)) for _, m, _, _ in items]
+    counts = Counter(when for _, when in windows)
+    main = max(counts, key=lambda w: (counts[w], w == page.period_text))
+    caption = caption.replace(page.period_text, main) + prose.other_windows(windows, main)
     header = ["Measure", "This period", "Same period last year", "Change"]
     header += [page.params.comparator, "Target", "Status"] + (["Trend"] if trend else [])
     return table(caption, header, body, (1, 2, 4, 5))

@@ -33,6 +33,9 @@ WIDTH = 480  # the plot of a line chart (a bar chart's plot is what its labels l
 CHAR = 8.2  # px per character of 14 px text, for the widest fallback font (DejaVu Sans)
 INK, GREY, WHITE = "#0b0c0c", "#3D3D3D", "#ffffff"
 BAND = 30  # px per bar
+#: A bar's category label is wrapped beyond this many characters (a service name such as
+#: "All four Integrated Family Support Services" on one line, so its bars stay one line high).
+LABEL_CHARS = 44
 #: More series than this: small multiples (one panel each, shared scale, named above it).
 MAX_LINES = 3
 
@@ -216,7 +219,7 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
     labelled in a row of its own above the bars."""
     shown = [(p, v) for p in chart.points if (v := p.value) is not None]
     labels = [p.label for p, _ in shown]
-    expr, widest, most = _wrap_expr(labels, 28)
+    expr, widest, most = _wrap_expr(labels, LABEL_CHARS)
     band = max(BAND, 18 * most + 8)  # a wrapped label's lines stay within its own band
     width = max(200, TOTAL - 48 - widest * CHAR - 12)
     rules = [r.value for r in chart.rules]

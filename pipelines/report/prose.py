@@ -30,6 +30,7 @@ from pipelines.report.spec import (
     polarity,
     scope_label,
     spec,
+    spelt_out,
 )
 
 #: Shown for a figure that does not apply or is not held (a rate with no cases, no comparator).
@@ -149,7 +150,19 @@ def lower_first(label: str) -> str:
     first = label.split(" ", 1)[0]
     if len(first) > 1 and first.upper() == first:
         return label
+    if _proper_name(label):  # "Duty and Assessment Teams", "Prevention Service"
+        return label
     return label[:1].lower() + label[1:]
+
+
+def _proper_name(label: str) -> bool:
+    """A name in title case (its next word, or the one after "and"/"of", capitalised and not an
+    abbreviation): kept as it is mid-sentence."""
+    words = label.split()
+    if len(words) > 2 and words[1] in ("and", "of", "for"):
+        words = words[1:]
+    nxt = words[1] if len(words) > 1 else ""
+    return nxt[:1].isupper() and not nxt.isupper()
 
 
 #: The quote marks around a label that holds a comma (``term``).
@@ -499,7 +512,8 @@ def caseload_spread(
     top = max(v for _, v in pairs)
 
     def name(r: Row) -> str:  # team names as they are; roles mid-sentence ("social worker")
-        return _label(r) if noun == "team" else lower_first(_label(r))
+        label = _label(r)  # a team spelt out from the glossary is a description, not a name
+        return label if noun == "team" and label not in spelt_out().values() else lower_first(label)
 
     highs = [name(r) for r in tied(pairs, top, "score")]
     each = " each" if len(highs) > 1 else ""

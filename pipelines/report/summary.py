@@ -113,9 +113,8 @@ def annex(analyses: Sequence[str]) -> Section:
         Message("", link=(info[a]["file"], info[a]["title"]), after=f": {info[a]['summary']}")
         for a in analyses
     ]
-    links.append(
-        Message("", link=("about.html", text("about_title")), after=": " + text("about_lede"))
-    )
+    # what the about page holds is said once, in the guide at the top of the summary
+    links.append(Message("", link=("about.html", text("about_title")), after=""))
     report, after = spec()["texts"]["dq_report"]
     links.append(Message("", link=("data_quality.html", report), after=after))
     blocks: list[Any] = [Message(text("annex_intro")), Bullets(tuple(links), css="page-list")]
