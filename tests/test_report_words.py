@@ -108,7 +108,11 @@ def test_a_tie_for_the_highest_rate_names_both():
         _row("vacancy_rate", "team", "FST", "10.0"),
     ]
     title = prose.breakdown_title(rows, "vacancy_rate", "WORKFORCE", "posts")
-    assert title == "CPT and DAT had the highest vacancy rate (20% each)"
+    # the teams' abbreviations are written out from the glossary: nothing to decode
+    assert title == (
+        "Child protection teams and Duty and Assessment Teams had the highest vacancy rate "
+        "(20% each)"
+    )
 
 
 def test_caseloads_name_tied_teams_and_the_highest_single_caseload():
@@ -124,8 +128,9 @@ def test_caseloads_name_tied_teams_and_the_highest_single_caseload():
     ]
     # was "0 of 6 teams averaged more than 20 cases; highest CPT (20.0)"
     assert prose.caseload_title(means, "team", 20.0, maxima) == (
-        "None of the 3 teams averaged more than 20 cases; the highest averages were for CPT and "
-        "DAT (20.0 each); the highest single caseload was 35 (in DAT)"
+        "None of the 3 teams averaged more than 20 cases; the highest averages were for child "
+        "protection teams and Duty and Assessment Teams (20.0 each); the highest single caseload "
+        "was 35 (in Duty and Assessment Teams)"
     )
 
 
@@ -243,7 +248,9 @@ def test_one_source_shown_is_the_largest_source_in_the_singular():
     rows.append(Row("referrals", "received", "FST", "source_group", "DAT", "58", "100", "58.0",
                     "percent"))  # fmt: skip
     msgs = prose.key_messages(Metrics(rows), "referrals", load_reference("Wales"))
-    assert any(m.endswith("; the largest source was DAT (58%).") for m in msgs)
+    assert any(
+        m.endswith("; the largest source was Duty and Assessment Teams (58%).") for m in msgs
+    )
 
 
 def test_coverage_is_stated():
@@ -335,6 +342,19 @@ def test_the_comparators_year_here_is_said_once_in_the_key_messages():
     alone = prose.key_messages(_re_referral_rows({"2011-12": "44.0"}), "re_referrals", ref)
     assert any(m.endswith("the Wales figure was 30% in 2011-12, against 44% here in 2011-12.")
                for m in alone)  # fmt: skip
+
+
+def test_an_abbreviation_standing_for_a_category_is_written_out():
+    from pipelines.report.spec import category_label
+
+    assert category_label("team", "CPT") == "Child protection teams"  # a team code, no label
+    assert category_label("source_group", "DAT") == "Duty and Assessment Teams"  # label "DAT"
+    assert category_label("team", "Prevention – TAF") == "Prevention – TAF"  # a name: as it is
+    assert prose.lower_first("Duty and Assessment Teams") == "Duty and Assessment Teams"
+    assert prose.lower_first("Referred to the Prevention Service") == (
+        "referred to the Prevention Service"
+    )
+    assert prose.lower_first("Other LA services") == "other LA services"
 
 
 def test_the_summary_note_says_whom_withholding_protects():
