@@ -184,6 +184,56 @@ def test_every_chart_is_drawn_right(measured, name):
     assert not faults, "\n".join(faults[:40]) + f"\n({len(faults)} faults)"
 
 
+# Reference lines at the same (or nearly the same) level: a target and the comparator, or a
+# threshold and the comparator. No page of the sample has one, so hand-made charts are drawn and
+# measured the same way; before the label placement was shared, the bar chart's two labels were
+# written over each other.
+def _reference_charts() -> list:
+    from pipelines.report.blocks import Chart, Point, Rule
+
+    quarters = [f"{y}-Q{q}" for y in (2011, 2012) for q in (1, 2, 3, 4)]
+    out = []
+    for values, level in [([75, 79, 82, 77, 74, 79, 82, 82], 95),
+                          ([95, 96, 94, 95, 96, 95, 94, 95], 95),
+                          ([25, 44, 44, 44, 44, 40, 40, 40], 30)]:  # fmt: skip
+        points = tuple(Point(q, v, "Newport") for q, v in zip(quarters, values, strict=True))
+        rules = (Rule(level, f"Target {level}%"),
+                 Rule(level, f"Wales {level}% in 2011-12", "comparator"))  # fmt: skip
+        out.append(Chart("line", "T", "S", "percent", "Percentage", points, "alt",
+                         rules=rules, height=150, label_last=True))  # fmt: skip
+    bars = tuple(Point(label, v) for label, v in [("CPT", 20), ("DAT", 18), ("FASS", 10.4)])
+    for second in (20, 21):
+        rules = (Rule(20, "Threshold 20"), Rule(second, f"Wales {second} in 2011-12", "comparator"))
+        out.append(Chart("bar", "T", "S", "count", "Average caseload", bars, "alt", rules=rules))
+    shares = tuple(Point(label, v) for label, v in [("Decided in a day", 81), ("Checks", 63)])
+    rules = (Rule(95, "Target 95%"), Rule(95, "Wales 95%", "comparator"))
+    out.append(Chart("bar", "T", "S", "percent", "Percentage", shares, "alt", rules=rules))
+    return out
+
+
+def test_reference_line_labels_at_one_level_never_meet(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.report import charts
+
+    _require_browser()
+    page_file = tmp_path / "charts.html"
+    figures = "".join(
+        f'<figure class="chart">{charts.svg(c)}</figure>' for c in _reference_charts()
+    )
+    page_file.write_text(f"<!doctype html><html><body>{figures}</body></html>")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = b.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(page_file.as_uri(), wait_until="load")
+            measured = page.eval_on_selector_all("figure.chart svg", MEASURE)
+        finally:
+            b.close()
+    faults = [f"chart {c['chart']}: {p}" for c in measured for p in problems(c)]
+    assert len(measured) == 6 and not faults, "\n".join(faults)
+
+
 # Hand-made geometry: the checks themselves can fail.
 def _box(x0, y0, x1, y1):
     return {"x0": x0, "y0": y0, "x1": x1, "y1": y1}

@@ -342,10 +342,10 @@ def test_the_direction_section_is_on_every_page():
 def test_key_messages_say_the_direction_worse_first():
     msgs = prose.direction_messages(_metrics(), "cpr")
     assert msgs == [
-        "Re-registrations rose from 18% to 25% on the same period last year (worse).",
-        "Initial conferences on time fell from 96.2% to 95.7% on the same period last year "
+        "Re-registrations rose to 25%, from 18% in the same period last year (worse).",
+        "Initial conferences on time fell to 95.7%, from 96.2% in the same period last year "
         "(worse).",
-        "Reviews on time fell from 99.4% to 99.0% on the same period last year (worse).",
+        "Reviews on time fell to 99.0%, from 99.4% in the same period last year (worse).",
     ]
 
 
@@ -355,7 +355,7 @@ def test_key_messages_skip_figures_without_a_previous_year_and_small_neutral_cha
     referrals = prose.direction_messages(_metrics(), "referrals")
     # DAT: 2,152 against 2,050 is 5%, under the notable change; FASS 36 against 40 is 10%
     assert referrals == [
-        "Referrals received (Family Assessment and Support Service) fell from 40 to 36 on the "
+        "Referrals received (Family Assessment and Support Service) fell to 36, from 40 in the "
         "same period last year."
     ]
 

@@ -48,6 +48,11 @@ def _row(measure: str, by: str, category: str, value: str, unit: str = "percent"
         "Decision on the referral by decision",
         "0 of 6 teams averaged more than 20 cases",
         "Amber: just missed",
+        "Initial assessment and no further action, advice letter sent made over half of referrals",
+        "Families whose risk reduced: all IFSS: 91%, worse than the same period last year (93%).",
+        "Referrals received rose from 167 to 434 on the same period last year.",
+        "The caseload threshold held in the reference data is 20 cases.",
+        "Numerator: caseload_max of staffed posts",
     ],
 )
 def test_the_checker_finds_each_kind_of_error(text):
@@ -103,7 +108,11 @@ def test_a_tie_for_the_highest_rate_names_both():
         _row("vacancy_rate", "team", "FST", "10.0"),
     ]
     title = prose.breakdown_title(rows, "vacancy_rate", "WORKFORCE", "posts")
-    assert title == "CPT and DAT had the highest vacancy rate (20% each)"
+    # the teams' abbreviations are written out from the glossary: nothing to decode
+    assert title == (
+        "Child protection teams and Duty and Assessment Teams had the highest vacancy rate "
+        "(20% each)"
+    )
 
 
 def test_caseloads_name_tied_teams_and_the_highest_single_caseload():
@@ -119,8 +128,9 @@ def test_caseloads_name_tied_teams_and_the_highest_single_caseload():
     ]
     # was "0 of 6 teams averaged more than 20 cases; highest CPT (20.0)"
     assert prose.caseload_title(means, "team", 20.0, maxima) == (
-        "None of the 3 teams averaged more than 20 cases; the highest averages were for CPT and "
-        "DAT (20.0 each); the highest single caseload was 35 (in DAT)"
+        "None of the 3 teams averaged more than 20 cases; the highest averages were for child "
+        "protection teams and Duty and Assessment Teams (20.0 each); the highest single caseload "
+        "was 35 (in Duty and Assessment Teams)"
     )
 
 
@@ -238,7 +248,9 @@ def test_one_source_shown_is_the_largest_source_in_the_singular():
     rows.append(Row("referrals", "received", "FST", "source_group", "DAT", "58", "100", "58.0",
                     "percent"))  # fmt: skip
     msgs = prose.key_messages(Metrics(rows), "referrals", load_reference("Wales"))
-    assert any(m.endswith("; the largest source was DAT (58%).") for m in msgs)
+    assert any(
+        m.endswith("; the largest source was Duty and Assessment Teams (58%).") for m in msgs
+    )
 
 
 def test_coverage_is_stated():
@@ -246,6 +258,110 @@ def test_coverage_is_stated():
 
     msgs = prose.key_messages(_fake(), "distance_travelled", load_reference("Wales"))
     assert any(" had start and end assessments" in m and " of the " in m for m in msgs)
+
+
+def test_a_label_with_a_comma_is_quoted_in_a_sentence_and_a_list():
+    nfa, ia = "No further action, advice letter sent", "Initial assessment"
+    assert prose.term(nfa) == "'No further action, advice letter sent'"
+    assert prose.term("1,302 referrals") == "1,302 referrals"  # a number is not a list
+    assert prose.lower_first(prose.term(nfa)) == "'no further action, advice letter sent'"
+    rows = [
+        Row("re_referrals", "decision", "DAT", "outcome", c, "", "", v, "percent")
+        for c, v in (("NFA_LETTER", "30"), ("IA", "35"), ("NFA", "20"), ("S47", "15"))
+    ]
+    title = prose.breakdown_title(rows, "decision", "DAT", "referrals")
+    assert title.startswith(f"{ia} and 'no further action, advice letter sent' made over half")
+    assert prose.not_drawn([nfa, "Police"]) == (
+        "Not drawn (withheld or not applicable): 'No further action, advice letter sent', Police."
+    )
+    assert "; 'No further action, advice letter sent': 30%" in prose.alt_text(
+        "Bar chart", "T", [("A", 1), (nfa, 30)], "percent"
+    )
+
+
+def test_the_summary_names_a_scoped_figure_as_a_subject_not_with_two_colons():
+    from pipelines.report.model import load_reference
+
+    items = [["distance_travelled", "risk_reduced", "IFSS", "Families whose risk reduced: all"]]
+    m = Metrics([
+        Row("distance_travelled", "risk_reduced", "IFSS", "total", "all", "86", "100", "86.0",
+            "percent"),
+        Row("distance_travelled", "risk_reduced", "IFSS", "previous_year", "all", "90", "100",
+            "90.0", "percent"),
+    ])  # fmt: skip
+    msgs = prose.summary_messages(m, load_reference("Wales"), items, 8)
+    assert msgs == [
+        "Families whose risk reduced (all): 86%, worse than the same period last year (90%)."
+    ]
+
+
+def test_a_headline_caption_names_snapshot_and_window_figures():
+    period = "1 April 2012 to 31 December 2012"
+    snap = "latest snapshot on or before 31 December 2012"
+    got = prose.other_windows(
+        [("Posts", snap), ("Vacancy rate", snap), ("Staff turnover", "12 months to 31 December "
+         "2012"), ("Registrations", period)], period
+    )  # fmt: skip
+    assert got == f"; posts and vacancy rate: {snap}; staff turnover: 12 months to 31 December 2012"
+    assert prose.other_windows([("Registrations", period)], period) == ""
+
+
+def test_none_of_the_roles_is_said_only_of_roles_with_figures():
+    means = [_row("caseload_mean", "role", c, v, "count")
+             for c, v in (("TM", ""), ("SW", "19.3"), ("SP", "15.6"))]  # fmt: skip
+    text = prose.caseload_spread(means, [], "role", 20)
+    assert text.startswith("None of the 2 roles with figures averaged more than 20 cases")
+    full = prose.caseload_spread(means[1:], [], "role", 20)
+    assert full.startswith("None of the 2 roles averaged")
+
+
+def test_a_charts_value_labels_share_their_decimal_places():
+    from pipelines.report.charts import value_texts
+
+    assert value_texts([20.0, 10.4, 12.571], "count") == ["20.0", "10.4", "12.6"]
+    assert value_texts([20.0, 10.0], "count") == ["20", "10"]
+    assert value_texts([99.6, 40.0], "percent") == ["99.6%", "40%"]
+
+
+def _re_referral_rows(years: dict[str, str]) -> Metrics:
+    end = "2012-12-31"
+    rows = [Row("re_referrals", "re_referral_12m", "DAT", "total", "all", "40", "100", "40.0",
+                "percent", "2012-04-01", end)]  # fmt: skip
+    rows += [Row("re_referrals", "re_referral_12m", "DAT", "financial_year", y, "", "", v,
+                 "percent", "2012-04-01", end) for y, v in years.items()]  # fmt: skip
+    return Metrics(rows)
+
+
+def test_the_comparators_year_here_is_said_once_in_the_key_messages():
+    from pipelines.report.model import load_reference
+
+    ref = load_reference("Wales")  # Wales 30% in 2011-12
+    both = prose.key_messages(_re_referral_rows({"2011-12": "44.0", "2012-13": "40.0"}),
+                              "re_referrals", ref)  # fmt: skip
+    assert sum("44% in 2011-12" in m or "44% here in 2011-12" in m for m in both) == 1
+    alone = prose.key_messages(_re_referral_rows({"2011-12": "44.0"}), "re_referrals", ref)
+    assert any(m.endswith("the Wales figure was 30% in 2011-12, against 44% here in 2011-12.")
+               for m in alone)  # fmt: skip
+
+
+def test_an_abbreviation_standing_for_a_category_is_written_out():
+    from pipelines.report.spec import category_label
+
+    assert category_label("team", "CPT") == "Child protection teams"  # a team code, no label
+    assert category_label("source_group", "DAT") == "Duty and Assessment Teams"  # label "DAT"
+    assert category_label("team", "Prevention – TAF") == "Prevention – TAF"  # a name: as it is
+    assert prose.lower_first("Duty and Assessment Teams") == "Duty and Assessment Teams"
+    assert prose.lower_first("Referred to the Prevention Service") == (
+        "referred to the Prevention Service"
+    )
+    assert prose.lower_first("Other LA services") == "other LA services"
+
+
+def test_the_summary_note_says_whom_withholding_protects():
+    from pipelines.report.blocks import text
+
+    note = text("index_note", as_at="31 January 2013")
+    assert "children, families and staff" in note and "children's privacy" not in note
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ sentence of a run (to read the pages as a committee member would) and the proble
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from pipelines.config import load_config  # noqa: E402
 from pipelines.report import blocks, summary  # noqa: E402
 from pipelines.report.model import Metrics  # noqa: E402
 from pipelines.report.params import ReportParameters  # noqa: E402
-from pipelines.report.spec import pages  # noqa: E402
+from pipelines.report.spec import pages, spec  # noqa: E402
 
 #: Fields of a block that hold words written for the reader (not figures, not keys).
 TEXT_FIELDS = ("title", "subtitle", "alt_text", "note", "caption", "text", "heading", "intro",
@@ -132,11 +133,49 @@ def _plural_errors(text: str) -> list[str]:
     return found
 
 
-def problems(sentence: Sentence) -> list[str]:
-    """What a careful reader would object to in one sentence (empty when none)."""
+@functools.cache
+def comma_labels() -> tuple[str, ...]:
+    """Every category label (pages.yaml's own and the contract's code lists) that holds a comma
+    between words: in a sentence it must stand in quotes (``prose.term``)."""
+    from pipelines.report.spec import code_lists
+
+    found: set[str] = set()
+
+    def walk(x: Any) -> None:
+        for v in x.values() if isinstance(x, dict) else x if isinstance(x, list) else ():
+            if isinstance(v, str):
+                if ", " in v and len(v) < 80:
+                    found.add(v)
+            else:
+                walk(v)
+
+    walk(spec()["categories"])
+    walk(code_lists())
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+#: Words of the analyst's files a member must not have to decode.
+INTERNAL = re.compile(r"\breference data\b|\bmetrics\w*\.csv\b|\b[a-z]+_[a-z_]+\b")
+
+
+def problems(sentence: Sentence, labels: Sequence[str] | None = None) -> list[str]:
+    """What a careful reader would object to in one sentence (empty when none). ``labels``:
+    category labels holding a comma (``comma_labels``), which a sentence must quote."""
     text, out = sentence.text, []
     if not text.strip():
         return ["empty text" + (" (alt text)" if "alt_text" in sentence.where else "")]
+    prose_text = not sentence.where.endswith(": Cell")
+    for label in (comma_labels() if labels is None else labels) if prose_text else ():
+        for m in re.finditer(re.escape(label), text, re.IGNORECASE):
+            if text[m.start() - 1 : m.start()] != "'" or text[m.end() : m.end() + 1] != "'":
+                out.append(f"a label with a comma not quoted: {label!r}")
+                break
+    if re.search(r": [^.;:()]*: \d", text):  # "Families whose risk reduced: all IFSS: 91%"
+        out.append("two colons before a figure: a label used as the subject")
+    if "on the same period last year" in text:  # reads as a change during last year
+        out.append("'on the same period last year': say 'in the same period last year'")
+    if INTERNAL.search(text) and "data_quality" not in sentence.where:  # the analyst's page
+        out.append(f"internal words: {INTERNAL.search(text).group(0)!r}")  # type: ignore[union-attr]
     # words next to each other with only a space between ("the the", "referral referrals")
     tokens = text.split()
     for a, b in zip(tokens, tokens[1:], strict=False):

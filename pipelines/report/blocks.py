@@ -10,6 +10,7 @@ a finding from :mod:`.prose`; the fixed words from ``pages.yaml`` (``texts``).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -235,7 +236,9 @@ class Page:
         at one date (``snapshot: true`` in pages.yaml) the snapshot it is taken from, or for a
         figure over a fixed window (``window_months``) that window."""
         end = prose.long_date(self.params.period_end)
-        if measure(measure_key).get("snapshot"):
+        if (snapshot := measure(measure_key).get("snapshot")) == "at_end":
+            return f"at {end}"  # counted at the end of the period, not read from a snapshot
+        if snapshot:
             return f"latest snapshot on or before {end}"
         if months := measure(measure_key).get("window_months"):
             return f"{months} months to {end}"
@@ -571,12 +574,16 @@ def service_lines(
         for r in page.rows(measure, s, by)
     ]
     unit = page.metrics.select(page.analysis, measure)[0].unit
-    t = cross_table(page, scopes, measure, by, caption, first_header)
     periods = sorted({r.category for s in scopes for r in page.rows(measure, s, by)})
     span = f"{periods[0]} to {periods[-1]}" if len(periods) > 1 else "".join(periods)
+    # the table says measure, place and period as the chart's subtitle does
+    where = f"{page.params.council}, {span}".replace("{", "{{").replace("}", "}}")
+    t = cross_table(page, scopes, measure, by, f"{caption}, {where}", first_header)
     subtitle = f"{subtitle}, {page.params.council}, {span}"
     lines = chart("line", (title, subtitle), unit, axis, points)
-    return Figure(title, lines, t.table if t else None, boxed=False)
+    # the heading names the figure; the chart's title (under it) states the finding
+    heading = prose.by_phrase(measure_name(measure), dimension_name(by))
+    return Figure(heading, lines, t.table if t else None, boxed=False)
 
 
 def counts_table(
@@ -592,8 +599,8 @@ def counts_table(
 def caseload_threshold(page: Page, scope: str) -> Message:
     t = page.reference.caseload_threshold
     if t is None:
-        return Message("No caseload threshold is held in the reference data, so none is shown.")
-    return Message(f"The caseload threshold held in the reference data is {t:g} cases.")
+        return Message(text("no_caseload_threshold"))
+    return Message(text("caseload_threshold", threshold=f"{t:g}"))
 
 
 def caseloads(page: Page, scope: str, by: str) -> Figure | None:
@@ -744,6 +751,12 @@ def headline_table(
         body.append(row)
     if not body:
         return Message(text("no_headline"))
+    # the caption names the window most rows cover (the period, or a workforce snapshot) and
+    # then each other window with its figures
+    windows = [(measure_name(m), page.period_for(m)) for _, m, _, _ in items]
+    counts = Counter(when for _, when in windows)
+    main = max(counts, key=lambda w: (counts[w], w == page.period_text))
+    caption = caption.replace(page.period_text, main) + prose.other_windows(windows, main)
     header = ["Measure", "This period", "Same period last year", "Change"]
     header += [page.params.comparator, "Target", "Status"] + (["Trend"] if trend else [])
     return table(caption, header, body, (1, 2, 4, 5))

@@ -33,6 +33,9 @@ WIDTH = 480  # the plot of a line chart (a bar chart's plot is what its labels l
 CHAR = 8.2  # px per character of 14 px text, for the widest fallback font (DejaVu Sans)
 INK, GREY, WHITE = "#0b0c0c", "#3D3D3D", "#ffffff"
 BAND = 30  # px per bar
+#: A bar's category label is wrapped beyond this many characters (a service name such as
+#: "All four Integrated Family Support Services" on one line, so its bars stay one line high).
+LABEL_CHARS = 44
 #: More series than this: small multiples (one panel each, shared scale, named above it).
 MAX_LINES = 3
 
@@ -216,11 +219,12 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
     labelled in a row of its own above the bars."""
     shown = [(p, v) for p in chart.points if (v := p.value) is not None]
     labels = [p.label for p, _ in shown]
-    expr, widest, most = _wrap_expr(labels, 28)
+    expr, widest, most = _wrap_expr(labels, LABEL_CHARS)
     band = max(BAND, 18 * most + 8)  # a wrapped label's lines stay within its own band
     width = max(200, TOTAL - 48 - widest * CHAR - 12)
     rules = [r.value for r in chart.rules]
-    texts = [number(v, chart.unit) for _, v in shown]
+    texts = value_texts([v for _, v in shown], chart.unit)
+    marks = _rule_marks(chart)
     lo, hi = scale_domain([v for _, v in shown] + rules, chart.unit)
     placed: list[tuple[float, bool, float]] = []
     for _ in range(12):  # widen the scale until every label outside its bar fits in the plot
@@ -229,7 +233,7 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
         ]
         px = width / (hi - lo)
         ends = [a + (tw / px if a >= 0 else -tw / px) for a, inside, tw in placed if not inside]
-        ends += [r + (_width(x.label) + 8) / px for r, x in zip(rules, chart.rules, strict=True)]
+        ends += [r + (_width(x.label) + 8) / px for r, x in marks]
         if all(lo <= e <= hi for e in ends):
             break
         lo, hi = scale_domain([v for _, v in shown] + rules + ends, chart.unit)
@@ -237,8 +241,10 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
         {"label": p.label, "value": v, "text": t, "at": a, "inside": inside}
         for (p, v), t, (a, inside, _) in zip(shown, texts, placed, strict=True)
     ]  # fmt: skip
-    top = " " if chart.rules else None  # a row above the bars for the reference-line labels
-    rows = ([top] if top else []) + labels
+    # rows above the bars for the reference-line labels: one, or more where labels would meet
+    placed_rules = _place_rule_labels(marks, lo, hi, width)
+    tops = [" " * (k + 1) for k in range(max((row for *_, row in placed_rules), default=-1) + 1)]
+    rows = tops + labels
     y = alt.Y(
         field="label",
         type="nominal",
@@ -276,7 +282,7 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
             enc = {"y": y, "x": alt.X(field="at", type="quantitative"),
                    "text": alt.Text(field="text", type="nominal")}  # fmt: skip
             layers.append(_layer(part, mark, enc))
-    layers += _bar_rules(chart, top, hi, lo, width)
+    layers += _bar_rules(chart, placed_rules, tops)
     return alt.LayerChart(
         layer=layers,
         width=width,
@@ -285,18 +291,88 @@ def bar_chart(chart: Chart) -> alt.LayerChart:
     )
 
 
-def _bar_rules(chart: Chart, top: str | None, hi: float, lo: float, width: float) -> list:
-    """Each reference line of a bar chart, dashed across the bars, and its label in the top row
-    (right of the line, or left of it when the line is near the right end)."""
-    layers = []
-    px = width / (hi - lo)
+def value_texts(values: list[float], unit: str) -> list[str]:
+    """The value labels of one chart, all to the same number of decimal places: averages such as
+    caseloads read "20.0" beside "10.4", never "20" beside "10.4"."""
+    if unit != "percent" and any(not float(v).is_integer() for v in values):
+        return [f"{v:,.1f}" for v in values]
+    return [number(v, unit) for v in values]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Mark:
+    """One drawn reference line of a bar chart (a target, threshold or comparator)."""
+
+    value: float
+    label: str
+    comparator: bool
+
+
+def _rule_marks(chart: Chart) -> list[tuple[float, _Mark]]:
+    """Each reference line with the label it gets: lines at the same level (a target and the
+    comparator both at 95%) share one label, "Target 95%; Wales 95%", so two labels are never
+    written over each other; each line is still drawn in its own pattern."""
+    marks: list[tuple[float, _Mark]] = []
     for rule in chart.rules:
-        comparator = rule.kind == "comparator"
-        data = [{"t": rule.value, "text": rule.label, "row": top}]
+        at = [
+            i
+            for i, (v, _) in enumerate(marks)
+            if number(v, chart.unit) == number(rule.value, chart.unit)
+        ]
+        if at:
+            v, m = marks[at[0]]
+            marks[at[0]] = (v, dataclasses.replace(m, label=f"{m.label}; {rule.label}"))
+        else:
+            marks.append((rule.value, _Mark(rule.value, rule.label, rule.kind == "comparator")))
+    return marks
+
+
+def _place_rule_labels(
+    marks: list[tuple[float, _Mark]], lo: float, hi: float, width: float
+) -> list[tuple[_Mark, bool, int]]:
+    """Where each reference-line label goes above the bars: right of its line (left of it near
+    the right end), in the first row where it meets no other label. Returns (mark, right, row)."""
+    px = width / (hi - lo)
+    placed: list[tuple[_Mark, bool, int]] = []
+    boxes: list[tuple[int, float, float]] = []
+    lines = [(v - lo) * px for v, _ in marks]
+    for _, m in marks:
+        x, tw = (m.value - lo) * px, _width(m.label) + 8
+        sides = [True, False] if x + tw <= width else [False, True]
+        choice = None
+        # first clear of every other line too, then clear of other labels only
+        for clear_of_lines in (True, False):
+            for row in range(len(marks)):
+                for right in sides:
+                    x0, x1 = (x, x + tw) if right else (x - tw, x)
+                    if x0 < 0 or x1 > width:
+                        continue
+                    if clear_of_lines and any(x0 < u < x1 and abs(u - x) > 1 for u in lines):
+                        continue
+                    if not any(r == row and a < x1 and x0 < b for r, a, b in boxes):
+                        choice = (right, row, x0, x1)
+                        break
+                if choice:
+                    break
+            if choice:
+                break
+        right, row, x0, x1 = choice or (sides[0], len(boxes), x, x + tw)
+        boxes.append((row, x0, x1))
+        placed.append((m, right, row))
+    return placed
+
+
+def _bar_rules(chart: Chart, placed: list[tuple[_Mark, bool, int]], tops: list[str]) -> list:
+    """Each reference line of a bar chart, dashed (a target or threshold) or dotted (a
+    comparator) across the bars, and its label in a row above them (``_place_rule_labels``)."""
+    layers = []
+    lines = [(r.value, r.kind == "comparator", r.label) for r in chart.rules]
+    for value, comparator, _ in lines:
         dash = {"type": "rule", "strokeDash": [2, 2] if comparator else [6, 3],
                 "color": GREY if comparator else PALETTE[3], "size": 2}  # fmt: skip
-        layers.append(_layer(data, dash, {"x": alt.X(field="t", type="quantitative")}))
-        right = (rule.value - lo) * px + _width(rule.label) + 8 <= width
+        layers.append(_layer([{"t": value}], dash, {"x": alt.X(field="t", type="quantitative")}))
+    for m, right, row in placed:
+        data = [{"t": m.value, "text": m.label, "row": tops[row]}]
         words = {"type": "text", "fontSize": TEXT, "color": INK, "baseline": "middle",
                  "align": "left" if right else "right", "dx": 5 if right else -5}  # fmt: skip
         enc = {"x": alt.X(field="t", type="quantitative"),
@@ -356,11 +432,12 @@ def line_chart(chart: Chart) -> alt.TopLevelMixin:
 
 def _line_values(chart: Chart, points: list) -> list[dict]:
     segment = _segments(points)
+    drawn = [(i, p) for i, p in enumerate(points) if p.value is not None]
     return [
         {"period": p.label, "value": p.value, "series": p.series, "segment": segment[i],
-         "text": number(p.value, chart.unit)}
-        for i, p in enumerate(points)
-        if p.value is not None
+         "text": text}
+        for (i, p), text in zip(drawn, value_texts([p.value for _, p in drawn], chart.unit),
+                                strict=True)
     ]  # fmt: skip
 
 
@@ -492,21 +569,23 @@ def _line_rules(
         if comparator:  # the right-hand end first: clear of a target's label at the same level
             ends.reverse()
         ends += [("left", width * k / 8) for k in range(1, 7)]  # else along the line
-        choice = None
+        choice = fallback = first = None
         for dy in (-11, 12, -24, 25):
             for align, x in ends:
                 x0 = x if align == "left" else x - tw
                 box = (x0, y + dy - 8, x0 + tw, y + dy + 8)
                 if box[1] < 0 or box[3] > height:
                     continue
-                if choice is None:
-                    choice = (align, x, dy, box)
+                first = first or (align, x, dy, box)
+                if fallback is None and not _collides(box, [], boxes):
+                    fallback = (align, x, dy, box)  # crosses a line, but no other label
                 if not _collides(box, path, boxes):
                     choice = (align, x, dy, box)
                     break
             else:
                 continue
             break
+        choice = choice or fallback or first
         if choice is None:
             choice = (ends[0][0], ends[0][1], 12, (0, 0, 0, 0))
         align, x, dy, box = choice

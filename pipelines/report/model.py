@@ -210,8 +210,7 @@ RAG_RULE = (
     "Green: at or better than the green level of the target. Amber: not green, but at or "
     "better than the amber level. Red: worse than both (or than the green level where no "
     "amber level is set). No status is shown where no target is set or the figure is "
-    "withheld. Targets marked proposed in the reference data are still to be confirmed "
-    "by the service."
+    "withheld. A target may still be a proposal, to be confirmed by the service."
 )
 
 

@@ -94,9 +94,16 @@ class ReportParameters:
 
     @property
     def footer_text(self) -> str:
+        """The footer of every page, its dates written as the pages write them (1 April 2012)."""
+        from pipelines.report.prose import long_date
+
+        start, end, as_at = (long_date(d) for d in (self.period_start, self.period_end,
+                                                     self.data_as_at))  # fmt: skip
+        run = self.run_date.split(" ")
+        run_text = " ".join([long_date(run[0]), *run[1:]])
         return (
-            f"{self.footer} Figures for {self.period_start} to {self.period_end}, data as at "
-            f"{self.data_as_at}; produced {self.run_date} by code version {self.code_version}."
+            f"{self.footer} Figures for {start} to {end}, data as at {as_at}; produced "
+            f"{run_text} by code version {self.code_version}."
         )
 
 

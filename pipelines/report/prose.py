@@ -30,6 +30,7 @@ from pipelines.report.spec import (
     polarity,
     scope_label,
     spec,
+    spelt_out,
 )
 
 #: Shown for a figure that does not apply or is not held (a rate with no cases, no comparator).
@@ -142,11 +143,40 @@ def name_all(labels: Sequence[str], noun: str, many: str | None = None, most: in
 
 
 def lower_first(label: str) -> str:
-    """Lower-case a label for use mid-sentence, keeping acronyms (``DAT``, ``A&E``)."""
+    """Lower-case a label for use mid-sentence, keeping acronyms (``DAT``, ``A&E``); a quoted
+    label (``term``) keeps its quote mark first."""
+    if label[:1] == QUOTE[0]:
+        return QUOTE[0] + lower_first(label[1:])
     first = label.split(" ", 1)[0]
     if len(first) > 1 and first.upper() == first:
         return label
+    if _proper_name(label):  # "Duty and Assessment Teams", "Prevention Service"
+        return label
     return label[:1].lower() + label[1:]
+
+
+def _proper_name(label: str) -> bool:
+    """A name in title case (its next word, or the one after "and"/"of", capitalised and not an
+    abbreviation): kept as it is mid-sentence."""
+    words = label.split()
+    if len(words) > 2 and words[1] in ("and", "of", "for"):
+        words = words[1:]
+    nxt = words[1] if len(words) > 1 else ""
+    return nxt[:1].isupper() and not nxt.isupper()
+
+
+#: The quote marks around a label that holds a comma (``term``).
+QUOTE = ("'", "'")
+
+
+def term(label: str) -> str:
+    """A category label as it stands in a sentence: one holding a comma ("No further action,
+    advice letter sent") is quoted, so a list of labels ("A, B and C") or a label followed by
+    the scope (", Duty and Assessment Teams") cannot be read as more items than there are.
+    A thousands separator (``1,302``) is not a comma between words."""
+    if ", " in label and label[:1] != QUOTE[0]:
+        return f"{QUOTE[0]}{label}{QUOTE[1]}"
+    return label
 
 
 def the_scope(scope: str) -> str:
@@ -163,17 +193,31 @@ def join(items: Sequence[str]) -> str:
 
 
 def not_drawn(labels: Sequence[str]) -> str:
-    """The caption note naming what a chart leaves out."""
-    return f"Not drawn (withheld or not applicable): {', '.join(labels)}." if labels else ""
+    """The caption note naming what a chart leaves out (a label with a comma quoted: ``term``)."""
+    listed = ", ".join(term(x) for x in labels)
+    return f"Not drawn (withheld or not applicable): {listed}." if labels else ""
+
+
+def other_windows(figures: Sequence[tuple[str, str]], period: str) -> str:
+    """What a headline caption adds for figures that do not cover the reporting period
+    (``figures``: measure name and the period it covers): "; posts and vacancy rate: latest
+    snapshot on or before 31 December 2012", so a snapshot is never read as the whole period."""
+    windows: dict[str, list[str]] = {}
+    for name, when in figures:
+        if when != period and lower_first(name) not in windows.get(when, []):
+            windows.setdefault(when, []).append(lower_first(name))
+    return "".join(f"; {join(names)}: {when}" for when, names in windows.items())
 
 
 def alt_text(kind: str, title: str, items: Sequence[tuple[str, float]], unit: str) -> str:
     """``Bar chart. <title>. A: 10%; B: 20%.`` (shown figures only)."""
-    return f"{kind}. {title}. " + "; ".join(f"{k}: {number(v, unit)}" for k, v in items) + "."
+    listed = "; ".join(f"{term(k)}: {number(v, unit)}" for k, v in items)
+    return f"{kind}. {title}. {listed}."
 
 
 def _label(r: Row) -> str:
-    return category_label(r.breakdown, r.category)
+    """A row's category label for a sentence (quoted when it holds a comma: ``term``)."""
+    return term(category_label(r.breakdown, r.category))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,7 +512,8 @@ def caseload_spread(
     top = max(v for _, v in pairs)
 
     def name(r: Row) -> str:  # team names as they are; roles mid-sentence ("social worker")
-        return _label(r) if noun == "team" else lower_first(_label(r))
+        label = _label(r)  # a team spelt out from the glossary is a description, not a name
+        return label if noun == "team" and label not in spelt_out().values() else lower_first(label)
 
     highs = [name(r) for r in tied(pairs, top, "score")]
     each = " each" if len(highs) > 1 else ""
@@ -477,6 +522,8 @@ def caseload_spread(
     if threshold is not None:
         over = [r for r, v in pairs if v > threshold]
         many = plural(len(pairs), noun)
+        if len(pairs) < len(means):  # "none of the 3 roles" is said only of those with figures
+            many += " with figures"
         if not over:
             lead = f"None of the {many} averaged more than {threshold:g} cases"
         else:
@@ -715,11 +762,57 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
             text = f"{who} was {now}, as in the same period last year."
         else:
             verb = "rose" if ch.way > 0 else "fell"
-            text = f"{who} {verb} from {before} to {now} on the same period last year"
+            text = f"{who} {verb} to {now}, from {before} in the same period last year"
             text += f" ({ch.judgement})." if ch.judgement else "."
         rank = {"worse": 0, "better": 1, "": 2}[ch.judgement] if ch.way else 3
         found.append((rank, len(found), text))
     return [t for _, _, t in sorted(found)[: rules["max_messages"]]]
+
+
+def summary_messages(
+    m: Metrics, ref: Reference, items: Sequence[Sequence[str]], most: int
+) -> list[str]:
+    """The committee summary's key messages, most important first: each headline figure
+    (``items``: analysis, measure, scope, label) that missed its target (red before amber), then
+    each that got worse on the same period last year, then the comparison with the comparator
+    for the rest; one sentence per figure, at most ``most``. A withheld or blank figure says
+    nothing. "Re-referrals within 12 months: 40%, above the target of 30% (red); 44% in the same
+    period last year; Wales 30% in 2011-12."."""
+    missed: list[tuple[int, str]] = []
+    worse: list[str] = []
+    compared: list[str] = []
+    for analysis, measure_key, scope, label in items:
+        r = m.get(analysis, measure_key, scope)
+        if r is None or r.number is None:
+            continue
+        who, now = subject(label), number(r.number, r.unit)
+        p = same_period_last_year(m, r)
+        before = p.number if p is not None and p.denominator.strip() not in ("0", "0.0") else None
+        ch = change(r.number, before, r.unit, polarity(measure_key))
+        then = ""
+        if ch is not None and p is not None and before is not None:
+            then = number(before, r.unit)
+            if then == now and ch.way:  # a change smaller than the rounding: one decimal place
+                now, then = cell(r.value, r.unit), cell(p.value, r.unit)
+        theirs = ""
+        if held := ref.latest_benchmark(measure_key, scope):
+            year, b = held
+            theirs = f"{b.area} {number(b.value, r.unit)}" + (f" in {year}" if year else "")
+        target = ref.target(measure_key, scope)
+        status = target.status(r.number) if target else None
+        if target is not None and status in ("Red", "Amber"):
+            side = "above" if target.lower_better else "below"
+            level = number(target.green, r.unit)
+            s = f"{who}: {now}, {side} the target of {level} ({status.lower()})"
+            s += f"; {then} in the same period last year" if then else ""
+            missed.append((0 if status == "Red" else 1, s + (f"; {theirs}." if theirs else ".")))
+        elif ch is not None and ch.judgement == "worse":
+            s = f"{who}: {now}, worse than the same period last year ({then})"
+            worse.append(s + (f"; {theirs}." if theirs else "."))
+        elif theirs:
+            compared.append(f"{who}: {now}; {theirs}.")
+    ordered = [s for _, s in sorted(missed, key=lambda x: x[0])] + worse + compared
+    return ordered[:most]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -820,6 +913,10 @@ def years_end(m: Metrics) -> str:
 
 def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
     out = []
+    years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
+    trend = ""
+    if len([r for r in years if r.number is not None]) >= 2:
+        trend = trend_title(years, "the re-referral rate", years[0].period_end)
     rate = _v(m, "re_referrals", "re_referral_12m", "DAT")
     if rate is not None:
         s = (
@@ -832,14 +929,15 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
             s += f"; the {b.area} figure was {cell(str(b.value), 'percent', 0)}" + (
                 f" in {period}" if period else ""
             )
-            # like with like: the same year here, when it is shown
+            # like with like: the same year here, when it is shown (and the trend below does
+            # not already say it: each figure is said once)
             same = _v(m, "re_referrals", "re_referral_12m", "DAT", "financial_year", period)
             if period and same is not None and not part_year(period, years_end(m)):
-                s += f", against {pct(same)} here in {period}"
+                if f"{pct(same)} in {period}" not in trend:
+                    s += f", against {pct(same)} here in {period}"
         out.append(s + ".")
-    years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
-    if len([r for r in years if r.number is not None]) >= 2:
-        out.append(trend_title(years, "the re-referral rate", years[0].period_end) + ".")
+    if trend:
+        out.append(trend + ".")
     t = _v(m, "re_referrals", "decision_timely", "DAT")
     lc = _v(m, "re_referrals", "lateral_checks", "DAT")
     if t is not None:
@@ -855,11 +953,9 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
         for code in ("NFA_LETTER", "NFA"):
             x = _v(m, "re_referrals", measure, "DAT", "outcome", code)
             if x is not None:
-                out.append(
-                    f"{pct(x)} of children whose referral ended with "
-                    f"'{lower_first(category_label('outcome', code))}' were referred again "
-                    f"within {months} months."
-                )
+                ending = lower_first(term(category_label("outcome", code)))
+                out.append(f"{pct(x)} of referrals ending in {ending} came back within {months} "
+                           "months.")  # fmt: skip
                 return out
     return out
 

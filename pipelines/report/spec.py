@@ -73,7 +73,20 @@ def category_label(breakdown: str, category: str) -> str:
     item = _code_list(breakdown).get(category)
     if isinstance(item, dict):
         item = item.get("label")
-    return str(item) if item else category
+    label = str(item) if item else category
+    # a label that is only an abbreviation of the glossary (a team "CPT", a source "DAT") is
+    # written out, so a member never has to decode it: "Child protection teams"
+    return spelt_out().get(label, label)
+
+
+@functools.cache
+def spelt_out() -> dict[str, str]:
+    """Abbreviation -> its expansion, from the glossary (``pages.yaml`` ``glossary``)."""
+    return {
+        str(term): str(expansion)
+        for term, expansion, _ in spec()["glossary"]
+        if expansion and str(term).upper() == str(term)
+    }
 
 
 def category_order(breakdown: str, categories: list[str]) -> list[str]:

@@ -28,7 +28,6 @@ from pipelines.report.blocks import (
     Section,
     _headline_items,
     _link,
-    about_link,
     coverage_notes,
     data_quality,
     definitions,
@@ -40,11 +39,15 @@ from pipelines.report.blocks import (
     status_rule,
     text,
 )
-from pipelines.report.model import same_period_last_year
-from pipelines.report.spec import pages, polarity, spec
+from pipelines.report.spec import pages, spec
 
 #: How many key messages the summary gives, at most (the annex pages have the rest).
 MAX_MESSAGES = 8
+
+
+def heading(key: str) -> str:
+    """A heading of the summary (``pages.yaml`` ``texts.summary_headings``)."""
+    return str(spec()["texts"]["summary_headings"][key])
 
 
 def _words(page: Page) -> dict[str, str]:
@@ -59,48 +62,10 @@ def _words(page: Page) -> dict[str, str]:
 
 
 def summary_messages(page: Page, analyses: Sequence[str]) -> list[str]:
-    """The summary's key messages, most important first: each headline figure that missed its
-    target (red before amber), then each that got worse on the same period last year, then the
-    comparison with the comparator for the rest; one sentence per figure, at most
-    ``MAX_MESSAGES``. A withheld or blank figure says nothing."""
-    missed: list[tuple[int, str]] = []
-    worse: list[str] = []
-    compared: list[str] = []
-    ref, m = page.reference, page.metrics
-    for analysis, measure_key, scope, label in [
-        row for a in analyses for row in _headline_items(a)
-    ]:
-        r = m.get(analysis, measure_key, scope)
-        if r is None or r.number is None:
-            continue
-        now = prose.number(r.number, r.unit)
-        p = same_period_last_year(m, r)
-        before = p.number if p is not None and p.denominator.strip() not in ("0", "0.0") else None
-        ch = prose.change(r.number, before, r.unit, polarity(measure_key))
-        then = ""
-        if ch is not None and p is not None and before is not None:
-            then = prose.number(before, r.unit)
-            if then == now and ch.way:  # a change smaller than the rounding: one decimal place
-                now, then = prose.cell(r.value, r.unit), prose.cell(p.value, r.unit)
-        theirs = ""
-        if held := ref.latest_benchmark(measure_key, scope):
-            year, b = held
-            theirs = f"{b.area} {prose.number(b.value, r.unit)}" + (f" in {year}" if year else "")
-        target = ref.target(measure_key, scope)
-        status = target.status(r.number) if target else None
-        if target is not None and status in ("Red", "Amber"):
-            side = "above" if target.lower_better else "below"
-            level = prose.number(target.green, r.unit)
-            s = f"{label}: {now}, {side} the target of {level} ({status.lower()})"
-            s += f"; {then} in the same period last year" if then else ""
-            missed.append((0 if status == "Red" else 1, s + (f"; {theirs}." if theirs else ".")))
-        elif ch is not None and ch.judgement == "worse":
-            s = f"{label}: {now}, worse than the same period last year ({then})"
-            worse.append(s + (f"; {theirs}." if theirs else "."))
-        elif theirs:
-            compared.append(f"{label}: {now}; {theirs}.")
-    ordered = [s for _, s in sorted(missed, key=lambda x: x[0])] + worse + compared
-    return ordered[:MAX_MESSAGES]
+    """The summary's key messages (``prose.summary_messages``) from the headline figures of
+    every page, at most ``MAX_MESSAGES``."""
+    items = [row for a in analyses for row in _headline_items(a)]
+    return prose.summary_messages(page.metrics, page.reference, items, MAX_MESSAGES)
 
 
 def scorecard(page: Page, analyses: Sequence[str]) -> Section:
@@ -111,8 +76,9 @@ def scorecard(page: Page, analyses: Sequence[str]) -> Section:
     for a in analyses:
         caption = text("scorecard_caption", title=pages()[a]["title"], **words)
         blocks.append(headline_table(page, _headline_items(a), caption, trend=True))
-    blocks.append(about_link("rule"))
-    return Section("Scorecard", "scorecard", tuple(blocks), css="scorecard", landmark=True)
+    # the guide at the top of the summary already links to the about page: said once
+    return Section(heading("scorecard"), "scorecard", tuple(blocks), css="scorecard",
+                   landmark=True)  # fmt: skip
 
 
 def summary_charts(page: Page, analyses: Sequence[str]) -> Section | None:
@@ -130,17 +96,15 @@ def summary_charts(page: Page, analyses: Sequence[str]) -> Section | None:
         fig = one.blocks[0] if one is not None else None
         if not isinstance(fig, Figure) or fig.chart is None:
             continue
-        before, title, after = spec()["texts"]["chart_link"]
-        where = f"{info['title']}, {one.heading}"  # type: ignore[union-attr]
-        link = Message(
-            before, link=(f"{info['file']}#{anchor}", title.format(title=where)), after=after
-        )
+        before, words, after = spec()["texts"]["chart_link"]
+        where = words.format(page=info["title"], section=one.heading)  # type: ignore[union-attr]
+        link = Message(before, link=(f"{info['file']}#{anchor}", where), after=after)
         figures.append(Figure("", fig.chart, None, ""))  # the chart's title heads it
         figures.append(link)
     if not figures:
         return None
     blocks = (Message(text("summary_charts_intro")), *figures)
-    return Section("Charts", "charts", blocks, landmark=True)
+    return Section(heading("charts"), "charts", blocks, landmark=True)
 
 
 def annex(analyses: Sequence[str]) -> Section:
@@ -150,27 +114,27 @@ def annex(analyses: Sequence[str]) -> Section:
         Message("", link=(info[a]["file"], info[a]["title"]), after=f": {info[a]['summary']}")
         for a in analyses
     ]
-    links.append(
-        Message("", link=("about.html", text("about_title")), after=": " + text("about_lede"))
-    )
+    # what the about page holds is said once, in the guide at the top of the summary
+    links.append(Message("", link=("about.html", text("about_title")), after=""))
     report, after = spec()["texts"]["dq_report"]
     links.append(Message("", link=("data_quality.html", report), after=after))
     blocks: list[Any] = [Message(text("annex_intro")), Bullets(tuple(links), css="page-list")]
     if "workforce" not in analyses:
         blocks.append(Message(text("no_workforce"), css="notice"))
-    return Section("The annex", "annex", tuple(blocks), landmark=True)
+    return Section(heading("annex"), "annex", tuple(blocks), landmark=True)
 
 
 def summary_blocks(page: Page, analyses: Sequence[str]) -> list[Any]:
     """The committee summary: header, key messages, scorecard, charts, the annex."""
-    workforce = " and the workforce" if "workforce" in analyses else ""
+    workforce = text("index_lede_workforce") if "workforce" in analyses else ""
     words = {**_words(page), "workforce": workforce}
-    title, lede, note = (text(k, **words) for k in ("index_title", "index_lede", "index_note"))
+    note_key = "index_note" if page.params.suppression_threshold else "index_note_none"
+    title, lede, note = (text(k, **words) for k in ("index_title", "index_lede", note_key))
     before, link, after = spec()["texts"]["summary_guide"]
     guide = Message(before, link=("about.html", link), after=after)
     msgs = summary_messages(page, analyses) or [text("no_summary_messages")]
     key = Section(
-        "Key messages", "key-messages", (Bullets(tuple(Message(m) for m in msgs)),),
+        heading("key_messages"), "key-messages", (Bullets(tuple(Message(m) for m in msgs)),),
         css="key-messages", landmark=True,
     )  # fmt: skip
     parts: list[Any] = [
