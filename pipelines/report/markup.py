@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from pipelines.report.blocks import Chart, Page, page_blocks
 from pipelines.report.params import ReportParameters
+from pipelines.report.prose import long_date
 from pipelines.report.spec import pages
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -53,7 +54,10 @@ def page_css() -> str:
 
 
 def page_title(params: ReportParameters, title: str) -> str:
-    return f"{title}, {params.period_start} to {params.period_end}: {params.service}"
+    """The page's ``<title>`` (the browser tab, a bookmark, the PDF's outline): dates in words,
+    as everywhere else on the page."""
+    start, end = long_date(params.period_start), long_date(params.period_end)
+    return f"{title}, {start} to {end}: {params.service}"
 
 
 class HTML:
