@@ -57,7 +57,7 @@ def page_title(params: ReportParameters, title: str) -> str:
     """The page's ``<title>`` (the browser tab, a bookmark, the PDF's outline): dates in words,
     as everywhere else on the page."""
     start, end = long_date(params.period_start), long_date(params.period_end)
-    return f"{title}, {start} to {end}: {params.service}"
+    return f"{title}, {start} to {end}: {params.council} {params.service}"
 
 
 class HTML:
