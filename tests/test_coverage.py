@@ -87,7 +87,8 @@ def test_an_extract_that_stops_early_is_a_warning_naming_extract_column_and_mont
         "2012-12",
     ]
     assert cover["note"] == (
-        "The DAT referrals extract has no records after 27 October 2012; figures for October to "
+        "The extract of referrals to the Duty and Assessment Teams has no records after 27 "
+        "October 2012; figures for October to "
         "December 2012 are incomplete."
     )
     assert cover["note"] in result.describe()  # the terminal says it too
@@ -102,7 +103,8 @@ def test_a_month_with_no_records_or_far_fewer_is_a_warning(config):
     (cover,) = result.statement()["coverage"]
     assert cover["months"] == ["2012-08", "2012-10"]
     assert cover["note"] == (
-        "The DAT referrals extract has far fewer records than usual for August 2012 and October "
+        "The extract of referrals to the Duty and Assessment Teams has far fewer records than "
+        "usual for August 2012 and October "
         "2012; figures for August 2012 and October 2012 are incomplete."
     )
     # the line the about page and the data quality statement give for the extract
@@ -191,7 +193,8 @@ def test_month_span_words():
 
 
 NOTE = (
-    "The DAT referrals extract has no records after 31 January 2013; figures for February and "
+    "The extract of referrals to the Duty and Assessment Teams has no records after 31 January "
+    "2013; figures for February and "
     "March 2013 are incomplete."
 )
 
@@ -235,9 +238,11 @@ def test_the_summary_says_once_what_several_extracts_share(config):
         "dat_referrals", "cpr_reviews", "ifss_referrals"
     ]  # fmt: skip
     assert st["coverage_summary"] == [
-        "The DAT referrals and CPR reviews extracts have no records after 27 October 2012; "
+        "The extracts of referrals to the Duty and Assessment Teams and child protection reviews "
+        "have no records after 27 October 2012; "
         "figures for October to December 2012 are incomplete.",
-        "The IFSS referrals extract has no records for June 2012; figures for June 2012 are "
+        "The extract of referrals to the Integrated Family Support Services has no records for "
+        "June 2012; figures for June 2012 are "
         "incomplete.",
     ]
 
@@ -300,7 +305,8 @@ def test_a_delivery_cut_off_early_is_told(sample_copy):
     assert f.iloc[0]["column_letter"] == "E"
     (cover,) = result.statement()["coverage"]
     assert cover["note"] == (
-        "The DAT referrals extract has no records after 31 October 2012; figures for November "
+        "The extract of referrals to the Duty and Assessment Teams has no records after 31 "
+        "October 2012; figures for November "
         "and December 2012 are incomplete."
     )
 

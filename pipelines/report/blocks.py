@@ -823,9 +823,10 @@ def coverage_notes(
     page: Page, extracts: Sequence[str] = (), summary: bool = False
 ) -> list[Message]:
     """A notice for each of ``extracts`` whose records do not cover the period: the ``coverage``
-    notes of the data quality statement (rules COV-001 to COV-003), such as: The DAT referrals
-    extract has no records after 31 January 2013; figures for February and March 2013 are
-    incomplete. ``summary``: every extract, those alike said together (``coverage_summary``)."""
+    notes of the data quality statement (rules COV-001 to COV-003), such as: The extract of
+    referrals to the Duty and Assessment Teams has no records after 31 January 2013; figures for
+    February and March 2013 are incomplete. ``summary``: every extract, those alike said
+    together (``coverage_summary``)."""
     st = page.params.dq_statement or {}
     if summary:
         notes = st.get("coverage_summary") or [c["note"] for c in st.get("coverage") or []]

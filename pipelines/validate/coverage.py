@@ -272,20 +272,21 @@ def _gap_months(
 
 
 def _said(rule: Rule, label: str, in_period: list[dt.date], tail: str) -> dict[str, Any]:
-    """What the pages say of one extract: "The <label> extract has <tail>"; ``tail`` is kept so
+    """What the pages say of one extract: "The extract of <label> has <tail>"; ``tail`` is kept so
     that extracts saying the same can be said together (``combined_notes``)."""
     return {
         "rule": rule.code,
         "months": [m.isoformat()[:7] for m in in_period],
         "tail": tail,
-        "note": f"The {label} extract has {tail}",
+        "note": f"The extract of {label} has {tail}",
     }
 
 
 def combined_notes(coverage: list[dict[str, Any]]) -> list[str]:
     """The notes of ``coverage`` with the extracts that say the same said once, for the
-    summary: "The DAT referrals, CPR reviews and IFSS referrals extracts have no records after
-    31 January 2013; figures for February and March 2013 are incomplete." First-seen order."""
+    summary: "The extracts of referrals to the Duty and Assessment Teams and child protection
+    reviews have no records after 31 January 2013; figures for February and March 2013 are
+    incomplete." First-seen order."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for c in coverage:
         key = (c.get("rule", ""), c.get("tail") or c["note"])
@@ -295,7 +296,7 @@ def combined_notes(coverage: list[dict[str, Any]]) -> list[str]:
         if len(group) == 1 or not group[0].get("tail"):
             out += [c["note"] for c in group]
         else:
-            out.append(f"The {join([c['label'] for c in group])} extracts have {tail}")
+            out.append(f"The extracts of {join([c['label'] for c in group])} have {tail}")
     return out
 
 
@@ -316,7 +317,7 @@ def _stale_snapshot(
     if latest is None:
         detail = f"No {where['column']} is on or before the end of the period ({end.isoformat()})."
         note = (
-            f"The {label} extract has no snapshot on or before the end of the period "
+            f"The extract of {label} has no snapshot on or before the end of the period "
             f"({long_date(end.isoformat())}); figures at the period end are missing."
         )
     else:
