@@ -887,6 +887,28 @@ def test_errors_are_collected(tmp_path):
     )
 
 
+def test_checks_ahead_of_loading_still_report_every_problem_and_keep_nothing(tmp_path):
+    """With a key already there, files are checked on a thread while the checked ones load:
+    problems in two files (the first and a later one) are both reported, and the files loaded
+    before the check failed are not kept (the message says nothing was loaded)."""
+    from pipelines.ingest import ingest
+
+    raw = delivery(
+        tmp_path, {"cpr_reviews.csv": "", "ifss_distance_travelled.csv": "a;b;c\n1;2;3\n"}
+    )
+    key = tmp_path / "k.key"
+    key.write_text("0123456789abcdef" * 4 + "\n")
+    before = key.read_bytes()
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(PipelineError) as exc:
+        ingest(raw, db, key, "test-run")
+    msg = str(exc.value)
+    assert "cpr_reviews.csv" in msg and "ifss_distance_travelled.csv" in msg
+    assert "2 problem(s)" in msg and "nothing was loaded" in msg
+    assert not db.exists() and not db.with_name(db.name + ".wal").exists()
+    assert key.read_bytes() == before
+
+
 @pytest.mark.subprocess
 def test_cli_reports_error_without_traceback(tmp_path):
     raw = delivery(
