@@ -448,3 +448,93 @@ def test_every_sentence_of_the_sample_and_another_council_reads_right(tmp_path):
         assert len(found) > 500, name
         bad += _report(found)
     assert bad == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Extracts that stop before the period ends: the missing months are never read as a change
+
+
+def _gap(*extracts: str, months: tuple[str, ...] = ("2012-12",)) -> dict:
+    """FAKE_DQ with ``extracts`` having no records in ``months`` (rule COV-001)."""
+    note = "An extract stops before the period ends."
+    cov = [{"extract": e, "months": list(months), "note": note} for e in extracts]
+    return {**FAKE_DQ, "coverage": cov}
+
+
+def test_the_last_complete_day_is_the_day_before_the_first_incomplete_month():
+    import datetime as dt
+
+    from pipelines.report.model import complete_to
+
+    cov = [{"extract": "a", "months": ["2013-03", "2013-02"]}, {"extract": "b", "months": []}]
+    assert complete_to(cov, ["a", "b"]) == dt.date(2013, 1, 31)
+    assert complete_to(cov, ["b"]) is None
+
+
+def _gapped_page(analysis: str, *extracts: str) -> blocks.Page:
+    params = dataclasses.replace(params_for(ROOT), dq_statement=_gap(*extracts))
+    return blocks.Page.open(analysis, params, _fake())
+
+
+def test_a_count_from_an_extract_that_stops_early_is_not_compared_with_last_year():
+    page = _gapped_page("referrals", "dat_referrals", "ifss_referrals")
+    t = blocks.headline_table(page, blocks._headline_items("referrals"), "Headline figures")
+    changes = [row[3].text for row in t.rows]
+    assert changes and all(c == "not compared: records incomplete from December 2012"
+                           for c in changes)  # fmt: skip
+    msgs = prose.key_messages(page.metrics, "referrals", page.reference, page.coverage())
+    assert not [m for m in msgs if "same period last year" in m]
+    # the same figures with whole extracts are compared
+    whole = blocks.Page.open("referrals", params_for(ROOT), _fake())
+    t = blocks.headline_table(whole, blocks._headline_items("referrals"), "Headline figures")
+    assert not [row for row in t.rows if row[3].text.startswith("not compared")]
+
+
+def test_an_accumulating_rate_is_not_compared_but_a_snapshot_from_a_whole_extract_is():
+    page = _gapped_page("workforce", "workforce_leavers")
+    t = blocks.headline_table(page, blocks._headline_items("workforce"), "Headline figures")
+    by_label = {row[0].text: row[3].text for row in t.rows}
+    assert by_label["Staff turnover (12 months)"].startswith("not compared")
+    assert not by_label["Posts"].startswith("not compared")
+    assert not by_label["Vacancy rate"].startswith("not compared")
+
+
+def test_quarters_after_an_extract_stops_are_labelled_and_counts_not_compared_with_them():
+    import datetime as dt
+
+    cut = dt.date(2012, 11, 30)
+    assert prose.quarter_label("2012-Q4", "2012-12-31", cut) == "2012-Q4 (to 30 Nov)"
+    assert prose.quarter_label("2013-Q1", "2013-03-31", cut) == "2013-Q1 (incomplete)"
+    assert prose.quarter_label("2012-Q3", "2012-12-31", cut) == "2012-Q3"
+    assert prose.part_or_incomplete("2012-Q4", "2012-12-31", cut)
+    page = _gapped_page("referrals", "dat_referrals", "ifss_referrals")
+    fig = blocks.quarters(page, "DAT", "received")
+    assert fig is not None and fig.chart is not None and fig.table is not None
+    assert "2012-Q4 (to 30 Nov)" in fig.table.header
+    assert "2012-Q4" not in fig.chart.title  # a short quarter's count is not called a fall
+    assert "2012-Q4 (to 30 Nov) is incomplete" in fig.chart.note
+
+
+def test_a_summary_message_says_no_last_year_figure_for_a_count_that_stops_early():
+    from pipelines.report.model import load_reference
+
+    items = [["cpr", "registrations", "CPR", "Registrations"]]
+    m = Metrics([
+        Row("cpr", "registrations", "CPR", "total", "all", "", "", "300", "count"),
+        Row("cpr", "registrations", "CPR", "previous_year", "all", "", "", "420", "count"),
+    ])  # fmt: skip
+    cov = prose.Coverage({("cpr", "registrations"): "2012-11-30"},
+                         frozenset({("cpr", "registrations")}))  # fmt: skip
+    assert prose.summary_messages(m, load_reference("Wales"), items, 8, cov) == []
+    assert prose.direction_messages(m, "cpr", cov) == []
+
+
+def test_every_sentence_of_pages_whose_extracts_stop_early_reads_right():
+    extracts = ("dat_referrals", "ifss_referrals", "cpr_registrations", "workforce_leavers")
+    params = dataclasses.replace(params_for(ROOT), dq_statement=_gap(*extracts))
+    found = page_sentences(_fake(), params)
+    assert _report(found) == []
+    counts = ("Referrals received", "Registrations", "Staff turnover", "Families served")
+    compared = [s.text for s in found if "same period last year" in s.text
+                and s.text.startswith(counts)]  # fmt: skip
+    assert compared == []

@@ -10,6 +10,7 @@ a finding from :mod:`.prose`; the fixed words from ``pages.yaml`` (``texts``).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -21,9 +22,9 @@ from pipelines.report.model import (
     Metrics,
     Reference,
     Row,
+    complete_to,
     load_public,
     load_reference,
-    part_quarter,
     same_period_last_year,
     year_earlier,
 )
@@ -244,6 +245,52 @@ class Page:
             return f"{months} months to {end}"
         return self.period_text
 
+    def complete_to(self, measure_key: str, analysis: str = "") -> dt.date | None:
+        """The last day whose records are complete for a figure, when its extracts (pages.yaml
+        ``measures.*.extracts``, else the analysis's ``sources``) stop before the period ends;
+        None when they cover it."""
+        extracts = measure(measure_key).get("extracts") or metrics_shape()["sources"].get(
+            analysis or self.analysis, ()
+        )
+        coverage = (self.params.dq_statement or {}).get("coverage") or []
+        cut = complete_to(coverage, extracts)
+        end = dt.date.fromisoformat(self.params.period_end)
+        return cut if cut is not None and cut < end else None
+
+    def end_for(self, measure_key: str, analysis: str = "") -> str:
+        """The period end a figure's quarters and years are labelled against: the period end,
+        or the last complete day of its extracts when they stop early, so "2013-Q1 (to 31 Jan)"
+        says a quarter holds January only."""
+        cut = self.complete_to(measure_key, analysis)
+        return cut.isoformat() if cut else self.params.period_end
+
+    def not_compared(self, measure_key: str, unit: str, analysis: str = "") -> str:
+        """Why a figure is not compared with a whole period ("" when it is): a count, or a rate
+        whose numerator accumulates over the months (``accumulates: true``, e.g. turnover), from
+        an extract that stops before the period ends counts fewer months, so a fall on last
+        year would be the missing months, not a change."""
+        cut = self.complete_to(measure_key, analysis)
+        if cut is None or not (unit == "count" or measure(measure_key).get("accumulates")):
+            return ""
+        first = cut + dt.timedelta(days=1)
+        return text("not_compared", month=f"{first:%B %Y}")
+
+    def coverage(self) -> prose.Coverage:
+        """The figures of every page whose extracts stop before the period ends, for the
+        sentences (``prose.Coverage``): their last complete day, and those not compared with
+        the same period last year."""
+        ends: dict[tuple[str, str], str] = {}
+        skip: set[tuple[str, str]] = set()
+        for a in pages():
+            for m in spec()["measures"]:
+                if self.complete_to(m, a) is None:
+                    continue
+                ends[(a, m)] = self.end_for(m, a)
+                unit = next((r.unit for r in self.metrics.select(a, m) if r.unit), "")
+                if self.not_compared(m, unit, a):
+                    skip.add((a, m))
+        return prose.Coverage(ends, frozenset(skip))
+
     def get(self, measure: str, scope: str, by: str = "total", category: str = "all") -> Row | None:
         return self.metrics.get(self.analysis, measure, scope, by, category)
 
@@ -372,7 +419,7 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
     for b in page.reference.benchmarks_for(measure, scope, "financial_year", None):
         bench.setdefault(b.category, b.value)
     years = [r.category for r in rows]
-    end = page.params.period_end
+    end = page.end_for(measure)  # a year after the extract stops is a part year too
     axis = {y: prose.year_short(y, end) for y in years}  # "2012-13 (to 31 Dec)" for a part year
     points = [Point(axis[r.category], r.number, council) for r in rows]
     points += [Point(axis[p], v, comparator) for p, v in bench.items() if p in years]
@@ -421,13 +468,20 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     if not rows:
         return None
     end, unit, name = page.params.period_end, rows[0].unit, measure_name(measure)
-    labels = [prose.quarter_label(r.category, end) for r in rows]
-    part = part_quarter(rows[-1].category, end) is not None
+    cut = page.complete_to(measure)  # the extract stops early: later quarters are part ones
+    measure_spec = spec()["measures"].get(measure, {})
+    labels = [prose.quarter_label(r.category, end, cut) for r in rows]
+    short = [prose.part_or_incomplete(r.category, end, cut) for r in rows]
+    part = short[-1]
     series = [
-        prose.Quarter(label, r.number, part and i == len(rows) - 1)
+        prose.Quarter(label, r.number, short[i])
         for i, (label, r) in enumerate(zip(labels, rows, strict=True))
     ]
-    whole_only = unit == "count" and not spec()["measures"].get(measure, {}).get("snapshot", False)
+    # counts grow with the months counted; so does an accumulating rate (turnover) when its
+    # extract stops early: neither compares a short quarter with whole ones
+    whole_only = (unit == "count" and not measure_spec.get("snapshot", False)) or bool(
+        cut is not None and measure_spec.get("accumulates")
+    )
     label = _headline_label(page.analysis, measure, scope)
     title = prose.direction_title(prose.subject(label), series, unit, whole_only)
     where = scope_label(scope)
@@ -444,7 +498,10 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     shown = [(q.label, q.value) for q in series if q.value is not None]
     alt = " ".join([prose.alt_text("Line chart", title, shown, unit), *told])
     notes = [prose.not_drawn([q.label for q in series if q.value is None])]
-    if part:
+    if cut is not None and any(short):
+        parts = [lb for lb, sh in zip(labels, short, strict=True) if sh]
+        notes.append(prose.incomplete_quarters_note(parts, cut, whole_only))
+    elif part:
         notes.append(
             f"{labels[-1]} is a part quarter (to the end of the reporting period)"
             + ("; it is not compared with whole quarters in the title." if whole_only else ".")
@@ -715,8 +772,9 @@ def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | No
         last = (round(pad + i * step, 1), round(y, 1))
         cur.append(last)
     end, unit = page.params.period_end, rows[0].unit
+    cut = page.complete_to(measure_key, analysis)
     said = [
-        f"{prose.quarter_label(r.category, end)}: "
+        f"{prose.quarter_label(r.category, end, cut)}: "
         + (prose.cell(r.value, unit) if r.number is not None else "withheld or not available")
         for r in rows
     ]
@@ -738,7 +796,9 @@ def headline_table(
         before, moved = Cell(NOT_APPLICABLE, True), Cell(NOT_APPLICABLE)
         if (p := same_period_last_year(page.metrics, r)) is not None:
             before = Cell(prose.cell(p.value, r.unit), True, p.key, "value")
-            if ch := prose.change(r.number, p.number, r.unit, polarity(measure_key)):
+            if why := page.not_compared(measure_key, r.unit, analysis):
+                moved = Cell(why)
+            elif ch := prose.change(r.number, p.number, r.unit, polarity(measure_key)):
                 moved = Cell(ch.words, arrow=ch.arrow)
         theirs = NOT_APPLICABLE
         if lb := page.reference.latest_benchmark(measure_key, scope):
@@ -809,7 +869,9 @@ def opening(page: Page) -> list[Any]:
     page, linked under the table)."""
     info = pages()[page.analysis]
     as_at = text("as_at", as_at=prose.long_date(page.params.data_as_at))
-    msgs = prose.key_messages(page.metrics, page.analysis, page.reference) or [text("no_messages")]
+    msgs = prose.key_messages(page.metrics, page.analysis, page.reference, page.coverage()) or [
+        text("no_messages")
+    ]
     bullets = (Bullets(tuple(Message(m) for m in msgs)),)
     return [
         Header(info["title"], info["summary"], as_at, page.period_text),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 from pipelines.report.model import (
     WITHHELD,
@@ -18,6 +18,7 @@ from pipelines.report.model import (
     Row,
     Target,
     part_quarter,
+    quarter_end,
     same_period_last_year,
     to_number,
 )
@@ -608,11 +609,36 @@ NOTHING_DRAWN_CATEGORIES = "No chart: every category of this figure is withheld 
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 
-def quarter_label(category: str, period_end: str) -> str:
-    """``2013-Q1 (to 31 Jan)`` for the last quarter of a series when period_end cuts it short;
-    the category itself otherwise."""
+def quarter_label(category: str, period_end: str, complete_to: dt.date | None = None) -> str:
+    """``2013-Q1 (to 31 Jan)`` for the last quarter of a series when period_end cuts it short,
+    or when its extract stops early (``complete_to``, the last complete day); a quarter wholly
+    after that day is ``2013-Q1 (incomplete)``; the category itself otherwise."""
+    if complete_to is not None:
+        if cut := part_quarter(category, complete_to.isoformat()):
+            return f"{category} (to {cut.day} {cut:%b})"
+        if (end := quarter_end(category)) is not None and end > complete_to:
+            return f"{category} (incomplete)"
     cut = part_quarter(category, period_end)
     return f"{category} (to {cut.day} {cut:%b})" if cut else category
+
+
+def part_or_incomplete(category: str, period_end: str, complete_to: dt.date | None) -> bool:
+    """Does a quarter hold fewer months than a whole one: cut at period_end, or ending after
+    the last complete day of its extract?"""
+    if part_quarter(category, period_end) is not None:
+        return True
+    end = quarter_end(category)
+    return complete_to is not None and end is not None and end > complete_to
+
+
+def incomplete_quarters_note(labels: Sequence[str], complete_to: dt.date, whole_only: bool) -> str:
+    """Why quarters after an extract stops are labelled as part ones."""
+    verb = "is" if len(labels) == 1 else "are"
+    s = (
+        f"{join(labels)} {verb} incomplete: the extract's records are complete only to "
+        f"{long_date(complete_to.isoformat())}"
+    )
+    return s + ("; not compared with whole quarters in the title." if whole_only else ".")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -736,7 +762,25 @@ def _notable(now: float, before: float, unit: str, rules: dict[str, float]) -> b
     return abs(round(now, 1) - round(before, 1)) >= rules["notable_points_change"]
 
 
-def direction_messages(m: Metrics, analysis: str) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """Figures whose extracts stop before the period ends (``blocks.Page.coverage``):
+    ``ends`` the last complete day of each (analysis, measure) that stops early (its part year
+    or quarter is labelled against it); ``not_compared`` the (analysis, measure) pairs that are
+    counts or accumulating rates, never compared with the same period last year, since the
+    missing months would read as a fall."""
+
+    ends: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    not_compared: frozenset[tuple[str, str]] = frozenset()
+
+    def end(self, analysis: str, measure: str, period_end: str) -> str:
+        return self.ends.get((analysis, measure), period_end)
+
+
+FULL = Coverage()
+
+
+def direction_messages(m: Metrics, analysis: str, cov: Coverage = FULL) -> list[str]:
     """Key messages on the same period last year, for the page's headline figures: every figure
     where better or worse has a meaning (polarity), and others that moved notably (``pages.yaml``
     ``direction``). Worse first, then better, then the others; at most
@@ -748,6 +792,8 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
         r = m.get(analysis, measure, scope)
         p = same_period_last_year(m, r) if r else None
         if r is None or p is None or (p.denominator.strip() in ("0", "0.0")):
+            continue
+        if (analysis, measure) in cov.not_compared:
             continue
         ch = change(r.number, p.number, r.unit, polarity(measure))
         if ch is None or r.number is None or p.number is None:
@@ -770,7 +816,7 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
 
 
 def summary_messages(
-    m: Metrics, ref: Reference, items: Sequence[Sequence[str]], most: int
+    m: Metrics, ref: Reference, items: Sequence[Sequence[str]], most: int, cov: Coverage = FULL
 ) -> list[str]:
     """The committee summary's key messages, most important first: each headline figure
     (``items``: analysis, measure, scope, label) that missed its target (red before amber), then
@@ -788,6 +834,8 @@ def summary_messages(
         who, now = subject(label), number(r.number, r.unit)
         p = same_period_last_year(m, r)
         before = p.number if p is not None and p.denominator.strip() not in ("0", "0.0") else None
+        if (analysis, measure_key) in cov.not_compared:
+            before = None  # its extract stops early: the missing months are not a change
         ch = change(r.number, before, r.unit, polarity(measure_key))
         then = ""
         if ch is not None and p is not None and before is not None:
@@ -826,13 +874,13 @@ def _v(
     return r.number if r else None
 
 
-def key_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
+def key_messages(m: Metrics, analysis: str, ref: Reference, cov: Coverage = FULL) -> list[str]:
     """Targets missed first, then the page's own findings, then the change on last year."""
     fn = KEY_MESSAGES.get(analysis)
-    out = [s for s in (fn(m, ref) if fn else []) if s]
+    out = [s for s in (fn(m, ref, cov) if fn else []) if s]
     if analysis not in pages():
         return out
-    return target_messages(m, analysis, ref) + out + direction_messages(m, analysis)
+    return target_messages(m, analysis, ref) + out + direction_messages(m, analysis, cov)
 
 
 def target_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
@@ -857,7 +905,7 @@ def target_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
     return [text for _, text in sorted(found, key=lambda x: x[0])]
 
 
-def _referrals(m: Metrics, ref: Reference) -> list[str]:
+def _referrals(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     for scope in ("PREVENTION", "FST", "IFST", "FASS", "DAT"):
         n = _v(m, "referrals", "received", scope)
@@ -877,7 +925,7 @@ def _referrals(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-def _distance(m: Metrics, ref: Reference) -> list[str]:
+def _distance(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     for scope in ("PREVENTION", "IFSS"):
         fam = _v(m, "distance_travelled", "families_served", scope)
@@ -911,12 +959,13 @@ def years_end(m: Metrics) -> str:
     return m.rows[0].period_end if m.rows else ""
 
 
-def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
+def _re_referrals(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
     trend = ""
     if len([r for r in years if r.number is not None]) >= 2:
-        trend = trend_title(years, "the re-referral rate", years[0].period_end)
+        end = cov.end("re_referrals", "re_referral_12m", years[0].period_end)
+        trend = trend_title(years, "the re-referral rate", end)
     rate = _v(m, "re_referrals", "re_referral_12m", "DAT")
     if rate is not None:
         s = (
@@ -932,7 +981,8 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
             # like with like: the same year here, when it is shown (and the trend below does
             # not already say it: each figure is said once)
             same = _v(m, "re_referrals", "re_referral_12m", "DAT", "financial_year", period)
-            if period and same is not None and not part_year(period, years_end(m)):
+            end = cov.end("re_referrals", "re_referral_12m", years_end(m))
+            if period and same is not None and not part_year(period, end):
                 if f"{pct(same)} in {period}" not in trend:
                     s += f", against {pct(same)} here in {period}"
         out.append(s + ".")
@@ -960,7 +1010,7 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-def _cpr(m: Metrics, ref: Reference) -> list[str]:
+def _cpr(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     n = _v(m, "cpr", "registrations", "CPR")
     rr = _v(m, "cpr", "re_registration", "CPR")
@@ -988,7 +1038,7 @@ def _cpr(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-def _workforce(m: Metrics, ref: Reference) -> list[str]:
+def _workforce(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     vac = _v(m, "workforce", "vacancy_rate", "WORKFORCE")
     ag = _v(m, "workforce", "agency_cover", "WORKFORCE")
@@ -1007,7 +1057,7 @@ def _workforce(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-KEY_MESSAGES: dict[str, Callable[[Metrics, Reference], list[str]]] = {
+KEY_MESSAGES: dict[str, Callable[[Metrics, Reference, Coverage], list[str]]] = {
     "referrals": _referrals,
     "distance_travelled": _distance,
     "re_referrals": _re_referrals,
