@@ -538,3 +538,32 @@ def test_every_sentence_of_pages_whose_extracts_stop_early_reads_right():
     compared = [s.text for s in found if "same period last year" in s.text
                 and s.text.startswith(counts)]  # fmt: skip
     assert compared == []
+
+
+def test_the_no_further_action_key_message_names_both_outcomes_and_who_was_followed_up():
+    from pipelines.report.model import load_reference
+
+    m = Metrics([
+        Row("re_referrals", "rereferred_6m", "DAT", "outcome", "NFA", "79", "204", "38.7",
+            "percent"),
+        Row("re_referrals", "rereferred_6m", "DAT", "outcome", "NFA_LETTER", "96", "292", "32.9",
+            "percent"),
+    ])  # fmt: skip
+    msgs = prose.key_messages(m, "re_referrals", load_reference("Wales"))
+    said = [s for s in msgs if "came back" in s]
+    assert said == [
+        "Of referrals made at least 6 months before the extract date, 39% of those ending in no "
+        "further action and 33% of those ending in 'no further action, advice letter sent' came "
+        "back within 6 months."
+    ]
+
+
+def test_overlapping_categories_say_why_the_shares_add_up_to_more_than_100():
+    def rows(*nums: str) -> list[Row]:
+        return [Row("cpr", "registrations", "CPR", "category", c, n, "96", "", "percent")
+                for c, n in zip(("NEGLECT", "EMOTIONAL", "PHYSICAL", "SEXUAL"), nums,
+                                strict=True)]  # fmt: skip
+
+    note = prose.overlap_note(rows("52", "29", "22", "c"), "registrations")
+    assert note.startswith("Some registrations are counted in more than one category")
+    assert prose.overlap_note(rows("52", "29", "10", "c"), "registrations") == ""

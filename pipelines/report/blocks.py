@@ -26,6 +26,7 @@ from pipelines.report.model import (
     load_public,
     load_reference,
     same_period_last_year,
+    to_number,
     year_earlier,
 )
 from pipelines.report.params import ReportParameters
@@ -403,9 +404,12 @@ def breakdown(
     caption = f"{what}, {where}, {when}"
     t = breakdown_table(caption, rows, dimension_name(by).capitalize())
     if all(p.value is None for p in points):  # all withheld: the table and why there is no chart
-        return Figure(what, None, t, prose.NOTHING_DRAWN_CATEGORIES)
+        some = any(to_number(r.numerator) is not None for r in rows)
+        return Figure(
+            what, None, t, prose.NOTHING_DRAWN_SHARES if some else prose.NOTHING_DRAWN_CATEGORIES
+        )
     bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
-    return Figure(what, bars, t)
+    return Figure(what, bars, t, prose.overlap_note(rows, noun))
 
 
 def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:

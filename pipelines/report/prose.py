@@ -397,6 +397,22 @@ def part_year(category: str, period_end: str) -> str:
     return f"{span}, {plural(months, 'month')}"
 
 
+def overlap_note(rows: Sequence[Row], noun: str) -> str:
+    """Said under a breakdown whose categories overlap (one denominator, and the shown numbers
+    add up to more than it, e.g. a registration under two categories of abuse), so a reader
+    adding the shares to more than 100% is not left thinking a figure is wrong; "" otherwise."""
+    outs = {r.denominator.strip() for r in rows}
+    if len(outs) != 1 or rows[0].unit != "percent":
+        return ""
+    total, counted = to_number(outs.pop()), [to_number(r.numerator) for r in rows]
+    if total is None or sum(n for n in counted if n is not None) <= total:
+        return ""
+    return (
+        f"Some {noun} are counted in more than one category, so the percentages add up to more "
+        "than 100%."
+    )
+
+
 def part_year_note(category: str, part: str) -> str:
     """Why a part year's counts are not set beside whole years' in words."""
     return (
@@ -606,6 +622,12 @@ def follow_up_window(months: int, period_start: str, period_end: str, data_as_at
 #: Said instead of a chart when every quarter of a series is withheld or not applicable.
 NOTHING_DRAWN = "No chart: every quarter of this figure is withheld or not applicable."
 NOTHING_DRAWN_CATEGORIES = "No chart: every category of this figure is withheld or not applicable."
+#: ... when the table still shows some numbers (only the percentages are withheld): saying
+#: "every category is withheld" beside numbers a reader can see would be untrue.
+NOTHING_DRAWN_SHARES = (
+    "No chart: the percentage of every category is withheld or not applicable; the table gives "
+    "the numbers that can be shown."
+)
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 
@@ -999,14 +1021,21 @@ def _re_referrals(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]
                 else "."
             )
         )
+    # both No Further Action outcomes, said together: naming one alone beside a chart titled
+    # with the other (higher) one reads as a contradiction; and which referrals were followed up
     for measure, months in (("rereferred_12m", 12), ("rereferred_6m", 6)):
-        for code in ("NFA_LETTER", "NFA"):
-            x = _v(m, "re_referrals", measure, "DAT", "outcome", code)
-            if x is not None:
-                ending = lower_first(term(category_label("outcome", code)))
-                out.append(f"{pct(x)} of referrals ending in {ending} came back within {months} "
-                           "months.")  # fmt: skip
-                return out
+        found = [
+            (lower_first(term(category_label("outcome", code))), x)
+            for code in ("NFA", "NFA_LETTER")
+            if (x := _v(m, "re_referrals", measure, "DAT", "outcome", code)) is not None
+        ]
+        if found:
+            said = join([f"{pct(x)} of those ending in {ending}" for ending, x in found])
+            out.append(
+                f"Of referrals made at least {months} months before the extract date, {said} "
+                f"came back within {months} months."
+            )
+            return out
     return out
 
 
