@@ -567,3 +567,15 @@ def test_overlapping_categories_say_why_the_shares_add_up_to_more_than_100():
     note = prose.overlap_note(rows("52", "29", "22", "c"), "registrations")
     assert note.startswith("Some registrations are counted in more than one category")
     assert prose.overlap_note(rows("52", "29", "10", "c"), "registrations") == ""
+
+
+def test_every_table_caption_of_the_pages_names_the_place():
+    """A table read on its own (printed, or copied into a paper) says where its figures are
+    from, as each chart's subtitle does: measure, place, period."""
+    params = params_for(ROOT)
+    found = page_sentences(_fake(), params)
+    captions = [s for s in found if s.where.endswith("Table.caption")]
+    assert len(captions) > 40
+    missing = [s for s in captions if not s.where.startswith("about")
+               and params.council not in s.text]  # fmt: skip
+    assert missing == []

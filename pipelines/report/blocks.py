@@ -401,7 +401,7 @@ def breakdown(
     when = page.period_for(measure) + (f"; {window}" if window else "")
     sub = f"{what}, {where}, {page.params.council}, {when}"
     points = [Point(category_label(r.breakdown, r.category), r.number) for r in rows]
-    caption = f"{what}, {where}, {when}"
+    caption = f"{what}, {where}, {page.params.council}, {when}"  # a table read alone says where
     t = breakdown_table(caption, rows, dimension_name(by).capitalize())
     if all(p.value is None for p in points):  # all withheld: the table and why there is no chart
         some = any(to_number(r.numerator) is not None for r in rows)
@@ -557,7 +557,7 @@ def figures(
         chart_title = prose.lowest_title([(p.label, p.value) for p in points], title)
         sub = f"{caption}, {page.params.council}, {page.period_for(found[0][1].measure)}"
         bars = chart("bar", (chart_title, sub), "percent", "Percentage", points)
-    when = f"{caption}, {page.period_for(found[0][1].measure)}"
+    when = f"{caption}, {page.params.council}, {page.period_for(found[0][1].measure)}"
     return Figure(heading or caption, bars, table(when, header, body, (1, 2, 3, 4)))
 
 
@@ -577,7 +577,7 @@ def service_table(
         cells = [c for m, f, _ in columns for c in figure_cells(page.get(m, s), "", [f])]
         body.append([Cell(prose.cap(scope_label(s))), *cells])
     header = ["Service"] + [h for _, _, h in columns]
-    caption = f"{caption}, {page.period_text}"
+    caption = f"{caption}, {page.params.council}, {page.period_text}"
     return Figure(table=table(caption, header, body, range(1, len(header))))
 
 
@@ -616,7 +616,8 @@ def cross_table(
         ]
         body.append([Cell(category_label(by, c)), *cells])
     header = [first_header] + [scope_label(s) for s in scopes]
-    t = table(caption.format(period=page.period_text), header, body, range(1, len(scopes) + 1))
+    period = f"{page.params.council}, {page.period_text}"
+    t = table(caption.format(period=period), header, body, range(1, len(scopes) + 1))
     return Figure(table=t, boxed=False)
 
 
@@ -696,7 +697,8 @@ def caseloads(page: Page, scope: str, by: str) -> Figure | None:
         body.append([Cell(category_label(by, r.category)), *cells, *posts, Cell(above)])
     header = [name.capitalize(), "Average", "Median", "Lowest", "Highest"]
     header += ["Staffed posts with a caseload", "Average above the threshold"]
-    t = table(f"Caseloads by {name}, {scope_label(scope)}, {when}", header, body, range(1, 6))
+    caption = f"Caseloads by {name}, {scope_label(scope)}, {page.params.council}, {when}"
+    t = table(caption, header, body, range(1, 6))
     return Figure(f"Caseloads by {name}", bars, t)
 
 
@@ -881,7 +883,11 @@ def opening(page: Page) -> list[Any]:
         Header(info["title"], info["summary"], as_at, page.period_text),
         *coverage_notes(page, metrics_shape()["sources"].get(page.analysis, ())),
         Section("Key messages", "key-messages", bullets, css="key-messages", landmark=True),
-        headline(page, _headline_items(page.analysis), f"Headline figures, {page.period_text}"),
+        headline(
+            page,
+            _headline_items(page.analysis),
+            f"Headline figures, {page.params.council}, {page.period_text}",
+        ),
     ]
 
 
