@@ -480,7 +480,7 @@ def test_a_count_from_an_extract_that_stops_early_is_not_compared_with_last_year
     page = _gapped_page("referrals", "dat_referrals", "ifss_referrals")
     t = blocks.headline_table(page, blocks._headline_items("referrals"), "Headline figures")
     changes = [row[3].text for row in t.rows]
-    assert changes and all(c == "not compared: records incomplete from December 2012"
+    assert changes and all(c == "not compared: incomplete from December 2012"
                            for c in changes)  # fmt: skip
     msgs = prose.key_messages(page.metrics, "referrals", page.reference, page.coverage())
     assert not [m for m in msgs if "same period last year" in m]
@@ -579,3 +579,14 @@ def test_every_table_caption_of_the_pages_names_the_place():
     missing = [s for s in captions if not s.where.startswith("about")
                and params.council not in s.text]  # fmt: skip
     assert missing == []
+
+
+def test_the_scorecards_small_line_leaves_out_a_counts_short_quarter_and_says_so():
+    page = _gapped_page("index", "dat_referrals", "ifss_referrals")
+    line = blocks.spark(page, "referrals", "received", "DAT")
+    assert line is not None
+    assert "2012-Q4 (to 30 Nov): " in line.label and "(part quarter, not drawn)" in line.label
+    points = sum(len(seg.split()) for seg in line.lines)
+    whole = blocks.spark(blocks.Page.open("index", params_for(ROOT), _fake()), "referrals",
+                         "received", "DAT")  # fmt: skip
+    assert whole is not None and points == sum(len(seg.split()) for seg in whole.lines) - 1

@@ -473,7 +473,6 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
         return None
     end, unit, name = page.params.period_end, rows[0].unit, measure_name(measure)
     cut = page.complete_to(measure)  # the extract stops early: later quarters are part ones
-    measure_spec = spec()["measures"].get(measure, {})
     labels = [prose.quarter_label(r.category, end, cut) for r in rows]
     short = [prose.part_or_incomplete(r.category, end, cut) for r in rows]
     part = short[-1]
@@ -481,13 +480,9 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
         prose.Quarter(label, r.number, short[i])
         for i, (label, r) in enumerate(zip(labels, rows, strict=True))
     ]
-    # counts grow with the months counted; so does an accumulating rate (turnover) when its
-    # extract stops early: neither compares a short quarter with whole ones
-    whole_only = (unit == "count" and not measure_spec.get("snapshot", False)) or bool(
-        cut is not None and measure_spec.get("accumulates")
-    )
+    whole = whole_only(measure, unit, cut)
     label = _headline_label(page.analysis, measure, scope)
-    title = prose.direction_title(prose.subject(label), series, unit, whole_only)
+    title = prose.direction_title(prose.subject(label), series, unit, whole)
     where = scope_label(scope)
     rules, told = [], []
     if target := page.reference.target(measure, scope):
@@ -504,11 +499,11 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     notes = [prose.not_drawn([q.label for q in series if q.value is None])]
     if cut is not None and any(short):
         parts = [lb for lb, sh in zip(labels, short, strict=True) if sh]
-        notes.append(prose.incomplete_quarters_note(parts, cut, whole_only))
+        notes.append(prose.incomplete_quarters_note(parts, cut, whole))
     elif part:
         notes.append(
             f"{labels[-1]} is a part quarter (to the end of the reporting period)"
-            + ("; it is not compared with whole quarters in the title." if whole_only else ".")
+            + ("; it is not compared with whole quarters in the title." if whole else ".")
         )
     sub = f"{name}, {where}, {page.params.council}, " + prose.quarters_span(labels, end)
     points = [Point(q.label, q.value, page.params.council) for q in series]
@@ -754,11 +749,20 @@ def section(page: Page, spec_: dict[str, Any]) -> Section | None:
 
 def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | None:
     """The quarterly series of a headline figure as a small line (None without one shown
-    quarter): zero-based like every chart, cut at withheld or blank quarters."""
+    quarter): zero-based like every chart, cut at withheld or blank quarters. A part quarter of
+    a count (cut at period_end, or after its extract stops) is not drawn: a small line has no
+    label to say so, and its short count would read as a fall (its text alternative says it)."""
     rows = sorted(
         page.metrics.select(analysis, measure_key, scope, "quarter"), key=lambda r: r.category
     )
-    shown = [r.number for r in rows if r.number is not None]
+    if not rows:
+        return None
+    end, unit = page.params.period_end, rows[0].unit
+    cut = page.complete_to(measure_key, analysis)
+    whole = whole_only(measure_key, unit, cut)
+    short = [whole and prose.part_or_incomplete(r.category, end, cut) for r in rows]
+    drawn = [None if sh else r.number for r, sh in zip(rows, short, strict=True)]
+    shown = [v for v in drawn if v is not None]
     if not shown:
         return None
     w, h, pad = Spark.WIDTH, Spark.HEIGHT, 3
@@ -768,24 +772,33 @@ def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | No
     lines: list[str] = []
     cur: list[tuple[float, float]] = []
     last = None
-    for i, r in enumerate([*rows, None]):
-        if r is None or r.number is None:
+    for i, v in enumerate([*drawn, None]):
+        if v is None:
             if cur:
                 lines.append(" ".join(f"{x:g},{y:g}" for x, y in cur))
             cur = []
             continue
-        y = h - pad - (h - 2 * pad) * (r.number - low) / span
+        y = h - pad - (h - 2 * pad) * (v - low) / span
         last = (round(pad + i * step, 1), round(y, 1))
         cur.append(last)
-    end, unit = page.params.period_end, rows[0].unit
-    cut = page.complete_to(measure_key, analysis)
     said = [
         f"{prose.quarter_label(r.category, end, cut)}: "
         + (prose.cell(r.value, unit) if r.number is not None else "withheld or not available")
-        for r in rows
+        + (" (part quarter, not drawn)" if sh and r.number is not None else "")
+        for r, sh in zip(rows, short, strict=True)
     ]
     label = "Trend by quarter. " + "; ".join(said) + "."
     return Spark(tuple(lines), last, label)
+
+
+def whole_only(measure_key: str, unit: str, cut: dt.date | None) -> bool:
+    """Is a figure compared only over whole quarters? Counts grow with the months counted (not
+    a ``snapshot``), and so does an accumulating rate (turnover) when its extract stops early
+    (``cut``): a short quarter of either would read as a fall."""
+    m = measure(measure_key)
+    return (unit == "count" and not m.get("snapshot", False)) or bool(
+        cut is not None and m.get("accumulates")
+    )
 
 
 def headline_table(
