@@ -388,7 +388,7 @@ def test_key_messages_never_use_a_withheld_figure_and_say_a_tie(monkeypatch):
     )  # fmt: skip  (reads 95.7%, as this period's 110/115)
     msgs = prose.direction_messages(_metrics(rows), "cpr")
     assert not any("Re-registrations" in m for m in msgs)  # last year's figure is withheld
-    assert "Initial conferences on time was 96%, as in the same period last year." in msgs
+    assert "Initial conferences on time held at 96%, as in the same period last year." in msgs
     assert all("2.7" not in m and " 3 " not in m for m in msgs)
 
 

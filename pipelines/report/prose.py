@@ -716,7 +716,7 @@ def _direction(name: str, usable: Sequence[tuple[int, Quarter]], unit: str) -> s
     x, y, verb = number(a, unit), number(b, unit), "rose" if way > 0 else "fell"
     if i2 != i1 + 1:  # a withheld or blank quarter between the two: name both
         if way == 0:
-            return f"{name} was {y} in {last.label}, as in {prev.label}"
+            return f"{name} held at {y} in {last.label}, as in {prev.label}"
         return f"{name} {verb} from {x} in {prev.label} to {y} in {last.label}"
     if way == 0:
         if run == 1:
@@ -827,7 +827,7 @@ def direction_messages(m: Metrics, analysis: str, cov: Coverage = FULL) -> list[
         if now == before and ch.way:  # a change smaller than the rounding: one decimal place
             now, before = cell(r.value, r.unit), cell(p.value, r.unit)
         if not ch.way:
-            text = f"{who} was {now}, as in the same period last year."
+            text = f"{who} held at {now}, as in the same period last year."  # "held": any subject
         else:
             verb = "rose" if ch.way > 0 else "fell"
             text = f"{who} {verb} to {now}, from {before} in the same period last year"
