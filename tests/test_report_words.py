@@ -590,3 +590,10 @@ def test_the_scorecards_small_line_leaves_out_a_counts_short_quarter_and_says_so
     whole = blocks.spark(blocks.Page.open("index", params_for(ROOT), _fake()), "referrals",
                          "received", "DAT")  # fmt: skip
     assert whole is not None and points == sum(len(seg.split()) for seg in whole.lines) - 1
+
+
+def test_a_category_making_over_half_is_a_sentence_not_a_label_and_a_colon():
+    rows = [Row("referrals", "received", "FST", "source_group", c, "", "", v, "percent")
+            for c, v in (("DAT", "56.0"), ("CPT", "24.0"), ("HEALTH", "20.0"))]  # fmt: skip
+    title = prose.breakdown_title(rows, "received", "FST", "referrals")
+    assert title == "Duty and Assessment Teams accounted for 56% of referrals, Family Support Team"

@@ -334,8 +334,8 @@ def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) ->
         )
     outside = ordered_outside(rows[0].breakdown)
     ordered = sorted(pairs, key=lambda x: -x[1])
-    if len(highs) == 1 and hi > 50:
-        return f"{_label(top)}: {pct(hi)} of {noun}, {where}"
+    if len(highs) == 1 and hi > 50:  # a sentence, not "Police: 56% of referrals" to decode
+        return f"{_label(top)} accounted for {pct(hi)} of {noun}, {where}"
     if outside is not None:
         group = _adjacent_majority(rows, outside)
         if not group:
