@@ -597,3 +597,17 @@ def test_a_category_making_over_half_is_a_sentence_not_a_label_and_a_colon():
             for c, v in (("DAT", "56.0"), ("CPT", "24.0"), ("HEALTH", "20.0"))]  # fmt: skip
     title = prose.breakdown_title(rows, "received", "FST", "referrals")
     assert title == "Duty and Assessment Teams accounted for 56% of referrals, Family Support Team"
+
+
+def test_shares_of_a_small_base_say_how_far_one_case_moves_them():
+    def rows(base: str) -> list[Row]:
+        return [Row("cpr", "re_registration", "CPR", "time_since_deregistration", c, n, base, "",
+                    "percent") for c, n in (("UNDER_12M", "10"), ("UNKNOWN", "6"))]  # fmt: skip
+
+    note = prose.small_base_note(rows("22"), "re-registrations", 30)
+    assert note == (
+        "Based on only 22 re-registrations, so one more or fewer would move each percentage by "
+        "about 5 points."
+    )
+    assert prose.small_base_note(rows("96"), "re-registrations", 30) == ""
+    assert prose.small_base_note(rows("c"), "re-registrations", 30) == ""

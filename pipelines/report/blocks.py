@@ -409,7 +409,11 @@ def breakdown(
             what, None, t, prose.NOTHING_DRAWN_SHARES if some else prose.NOTHING_DRAWN_CATEGORIES
         )
     bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
-    return Figure(what, bars, t, prose.overlap_note(rows, noun))
+    notes = [
+        prose.overlap_note(rows, noun),
+        prose.small_base_note(rows, noun, spec()["small_base"]),
+    ]
+    return Figure(what, bars, t, " ".join(n for n in notes if n))
 
 
 def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:

@@ -413,6 +413,22 @@ def overlap_note(rows: Sequence[Row], noun: str) -> str:
     )
 
 
+def small_base_note(rows: Sequence[Row], noun: str, limit: int) -> str:
+    """Said under a breakdown of shares of one small denominator (below ``limit``), so a
+    reader does not weigh "45%" of 22 as they would 45% of 2,000: how far one case moves a
+    percentage; "" otherwise (or when the denominator is withheld)."""
+    outs = {r.denominator.strip() for r in rows}
+    if len(outs) != 1 or rows[0].unit != "percent":
+        return ""
+    base = to_number(outs.pop())
+    if base is None or not 2 <= base < limit:
+        return ""
+    return (
+        f"Based on only {base:,.0f} {noun}, so one more or fewer would move "
+        f"each percentage by about {100 / base:.0f} points."
+    )
+
+
 def part_year_note(category: str, part: str) -> str:
     """Why a part year's counts are not set beside whole years' in words."""
     return (
