@@ -611,3 +611,11 @@ def test_shares_of_a_small_base_say_how_far_one_case_moves_them():
     )
     assert prose.small_base_note(rows("96"), "re-registrations", 30) == ""
     assert prose.small_base_note(rows("c"), "re-registrations", 30) == ""
+
+
+def test_a_rate_is_not_compared_with_quarters_after_its_extract_stops():
+    page = _gapped_page("cpr", "cpr_registrations", "cpr_reviews")
+    fig = blocks.quarters(page, "CPR", "core_group_timely")
+    assert fig is not None and fig.chart is not None
+    assert "2012-Q4" not in fig.chart.title
+    assert "not compared with whole quarters" in fig.chart.note

@@ -797,12 +797,12 @@ def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | No
 
 def whole_only(measure_key: str, unit: str, cut: dt.date | None) -> bool:
     """Is a figure compared only over whole quarters? Counts grow with the months counted (not
-    a ``snapshot``), and so does an accumulating rate (turnover) when its extract stops early
-    (``cut``): a short quarter of either would read as a fall."""
+    a ``snapshot``): a quarter cut at period_end would read as a fall. And any figure whose
+    extract stops early (``cut``): its later quarters lack records, not only months (a core
+    group held after the extract stopped is missing from a rate too), so they are shown,
+    labelled, but not compared."""
     m = measure(measure_key)
-    return (unit == "count" and not m.get("snapshot", False)) or bool(
-        cut is not None and m.get("accumulates")
-    )
+    return (unit == "count" and not m.get("snapshot", False)) or cut is not None
 
 
 def headline_table(
