@@ -310,8 +310,13 @@ def test_a_breakdown_with_nothing_shown_has_a_table_and_no_chart():
     ]
     page = _page("workforce", _metrics(rows))
     fig = blocks.breakdown(page, "WORKFORCE", "experience", "band", "social workers")
-    assert fig.chart is None and fig.note == prose.NOTHING_DRAWN_CATEGORIES
+    # the numbers 11 and 8 are in the table: the note says only the percentages are withheld
+    assert fig.chart is None and fig.note == prose.NOTHING_DRAWN_SHARES
     assert [c.text for c in fig.table.rows[0][1:]] == ["11", "c", "c"]
+    rows = [r[:5] + ["c"] + r[6:] if r[1] == "experience" else r for r in rows]
+    fig = blocks.breakdown(_page("workforce", _metrics(rows)), "WORKFORCE", "experience", "band",
+                           "social workers")  # fmt: skip
+    assert fig.chart is None and fig.note == prose.NOTHING_DRAWN_CATEGORIES
 
 
 def test_every_headline_figure_has_its_quarterly_series_on_its_page():
@@ -383,7 +388,7 @@ def test_key_messages_never_use_a_withheld_figure_and_say_a_tie(monkeypatch):
     )  # fmt: skip  (reads 95.7%, as this period's 110/115)
     msgs = prose.direction_messages(_metrics(rows), "cpr")
     assert not any("Re-registrations" in m for m in msgs)  # last year's figure is withheld
-    assert "Initial conferences on time was 96%, as in the same period last year." in msgs
+    assert "Initial conferences on time held at 96%, as in the same period last year." in msgs
     assert all("2.7" not in m and " 3 " not in m for m in msgs)
 
 

@@ -448,3 +448,174 @@ def test_every_sentence_of_the_sample_and_another_council_reads_right(tmp_path):
         assert len(found) > 500, name
         bad += _report(found)
     assert bad == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Extracts that stop before the period ends: the missing months are never read as a change
+
+
+def _gap(*extracts: str, months: tuple[str, ...] = ("2012-12",)) -> dict:
+    """FAKE_DQ with ``extracts`` having no records in ``months`` (rule COV-001)."""
+    note = "An extract stops before the period ends."
+    cov = [{"extract": e, "months": list(months), "note": note} for e in extracts]
+    return {**FAKE_DQ, "coverage": cov}
+
+
+def test_the_last_complete_day_is_the_day_before_the_first_incomplete_month():
+    import datetime as dt
+
+    from pipelines.report.model import complete_to
+
+    cov = [{"extract": "a", "months": ["2013-03", "2013-02"]}, {"extract": "b", "months": []}]
+    assert complete_to(cov, ["a", "b"]) == dt.date(2013, 1, 31)
+    assert complete_to(cov, ["b"]) is None
+
+
+def _gapped_page(analysis: str, *extracts: str) -> blocks.Page:
+    params = dataclasses.replace(params_for(ROOT), dq_statement=_gap(*extracts))
+    return blocks.Page.open(analysis, params, _fake())
+
+
+def test_a_count_from_an_extract_that_stops_early_is_not_compared_with_last_year():
+    page = _gapped_page("referrals", "dat_referrals", "ifss_referrals")
+    t = blocks.headline_table(page, blocks._headline_items("referrals"), "Headline figures")
+    changes = [row[3].text for row in t.rows]
+    assert changes and all(c == "not compared: incomplete from December 2012"
+                           for c in changes)  # fmt: skip
+    msgs = prose.key_messages(page.metrics, "referrals", page.reference, page.coverage())
+    assert not [m for m in msgs if "same period last year" in m]
+    # the same figures with whole extracts are compared
+    whole = blocks.Page.open("referrals", params_for(ROOT), _fake())
+    t = blocks.headline_table(whole, blocks._headline_items("referrals"), "Headline figures")
+    assert not [row for row in t.rows if row[3].text.startswith("not compared")]
+
+
+def test_an_accumulating_rate_is_not_compared_but_a_snapshot_from_a_whole_extract_is():
+    page = _gapped_page("workforce", "workforce_leavers")
+    t = blocks.headline_table(page, blocks._headline_items("workforce"), "Headline figures")
+    by_label = {row[0].text: row[3].text for row in t.rows}
+    assert by_label["Staff turnover (12 months)"].startswith("not compared")
+    assert not by_label["Posts"].startswith("not compared")
+    assert not by_label["Vacancy rate"].startswith("not compared")
+
+
+def test_quarters_after_an_extract_stops_are_labelled_and_counts_not_compared_with_them():
+    import datetime as dt
+
+    cut = dt.date(2012, 11, 30)
+    assert prose.quarter_label("2012-Q4", "2012-12-31", cut) == "2012-Q4 (to 30 Nov)"
+    assert prose.quarter_label("2013-Q1", "2013-03-31", cut) == "2013-Q1 (incomplete)"
+    assert prose.quarter_label("2012-Q3", "2012-12-31", cut) == "2012-Q3"
+    assert prose.part_or_incomplete("2012-Q4", "2012-12-31", cut)
+    page = _gapped_page("referrals", "dat_referrals", "ifss_referrals")
+    fig = blocks.quarters(page, "DAT", "received")
+    assert fig is not None and fig.chart is not None and fig.table is not None
+    assert "2012-Q4 (to 30 Nov)" in fig.table.header
+    assert "2012-Q4" not in fig.chart.title  # a short quarter's count is not called a fall
+    assert "2012-Q4 (to 30 Nov) is incomplete" in fig.chart.note
+
+
+def test_a_summary_message_says_no_last_year_figure_for_a_count_that_stops_early():
+    from pipelines.report.model import load_reference
+
+    items = [["cpr", "registrations", "CPR", "Registrations"]]
+    m = Metrics([
+        Row("cpr", "registrations", "CPR", "total", "all", "", "", "300", "count"),
+        Row("cpr", "registrations", "CPR", "previous_year", "all", "", "", "420", "count"),
+    ])  # fmt: skip
+    cov = prose.Coverage({("cpr", "registrations"): "2012-11-30"},
+                         frozenset({("cpr", "registrations")}))  # fmt: skip
+    assert prose.summary_messages(m, load_reference("Wales"), items, 8, cov) == []
+    assert prose.direction_messages(m, "cpr", cov) == []
+
+
+def test_every_sentence_of_pages_whose_extracts_stop_early_reads_right():
+    extracts = ("dat_referrals", "ifss_referrals", "cpr_registrations", "workforce_leavers")
+    params = dataclasses.replace(params_for(ROOT), dq_statement=_gap(*extracts))
+    found = page_sentences(_fake(), params)
+    assert _report(found) == []
+    counts = ("Referrals received", "Registrations", "Staff turnover", "Families served")
+    compared = [s.text for s in found if "same period last year" in s.text
+                and s.text.startswith(counts)]  # fmt: skip
+    assert compared == []
+
+
+def test_the_no_further_action_key_message_names_both_outcomes_and_who_was_followed_up():
+    from pipelines.report.model import load_reference
+
+    m = Metrics([
+        Row("re_referrals", "rereferred_6m", "DAT", "outcome", "NFA", "79", "204", "38.7",
+            "percent"),
+        Row("re_referrals", "rereferred_6m", "DAT", "outcome", "NFA_LETTER", "96", "292", "32.9",
+            "percent"),
+    ])  # fmt: skip
+    msgs = prose.key_messages(m, "re_referrals", load_reference("Wales"))
+    said = [s for s in msgs if "came back" in s]
+    assert said == [
+        "Of referrals made at least 6 months before the extract date, 39% of those ending in no "
+        "further action and 33% of those ending in 'no further action, advice letter sent' came "
+        "back within 6 months."
+    ]
+
+
+def test_overlapping_categories_say_why_the_shares_add_up_to_more_than_100():
+    def rows(*nums: str) -> list[Row]:
+        return [Row("cpr", "registrations", "CPR", "category", c, n, "96", "", "percent")
+                for c, n in zip(("NEGLECT", "EMOTIONAL", "PHYSICAL", "SEXUAL"), nums,
+                                strict=True)]  # fmt: skip
+
+    note = prose.overlap_note(rows("52", "29", "22", "c"), "registrations")
+    assert note.startswith("Some registrations are counted in more than one category")
+    assert prose.overlap_note(rows("52", "29", "10", "c"), "registrations") == ""
+
+
+def test_every_table_caption_of_the_pages_names_the_place():
+    """A table read on its own (printed, or copied into a paper) says where its figures are
+    from, as each chart's subtitle does: measure, place, period."""
+    params = params_for(ROOT)
+    found = page_sentences(_fake(), params)
+    captions = [s for s in found if s.where.endswith("Table.caption")]
+    assert len(captions) > 40
+    missing = [s for s in captions if not s.where.startswith("about")
+               and params.council not in s.text]  # fmt: skip
+    assert missing == []
+
+
+def test_the_scorecards_small_line_leaves_out_a_counts_short_quarter_and_says_so():
+    page = _gapped_page("index", "dat_referrals", "ifss_referrals")
+    line = blocks.spark(page, "referrals", "received", "DAT")
+    assert line is not None
+    assert "2012-Q4 (to 30 Nov): " in line.label and "(part quarter, not drawn)" in line.label
+    points = sum(len(seg.split()) for seg in line.lines)
+    whole = blocks.spark(blocks.Page.open("index", params_for(ROOT), _fake()), "referrals",
+                         "received", "DAT")  # fmt: skip
+    assert whole is not None and points == sum(len(seg.split()) for seg in whole.lines) - 1
+
+
+def test_a_category_making_over_half_is_a_sentence_not_a_label_and_a_colon():
+    rows = [Row("referrals", "received", "FST", "source_group", c, "", "", v, "percent")
+            for c, v in (("DAT", "56.0"), ("CPT", "24.0"), ("HEALTH", "20.0"))]  # fmt: skip
+    title = prose.breakdown_title(rows, "received", "FST", "referrals")
+    assert title == "Duty and Assessment Teams accounted for 56% of referrals, Family Support Team"
+
+
+def test_shares_of_a_small_base_say_how_far_one_case_moves_them():
+    def rows(base: str) -> list[Row]:
+        return [Row("cpr", "re_registration", "CPR", "time_since_deregistration", c, n, base, "",
+                    "percent") for c, n in (("UNDER_12M", "10"), ("UNKNOWN", "6"))]  # fmt: skip
+
+    note = prose.small_base_note(rows("22"), "re-registrations", 30)
+    assert note == (
+        "Based on only 22 re-registrations, so one more or fewer would move each percentage by "
+        "about 5 points."
+    )
+    assert prose.small_base_note(rows("96"), "re-registrations", 30) == ""
+    assert prose.small_base_note(rows("c"), "re-registrations", 30) == ""
+
+
+def test_a_rate_is_not_compared_with_quarters_after_its_extract_stops():
+    page = _gapped_page("cpr", "cpr_registrations", "cpr_reviews")
+    fig = blocks.quarters(page, "CPR", "core_group_timely")
+    assert fig is not None and fig.chart is not None
+    assert "2012-Q4" not in fig.chart.title
+    assert "not compared with whole quarters" in fig.chart.note

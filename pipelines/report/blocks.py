@@ -10,6 +10,7 @@ a finding from :mod:`.prose`; the fixed words from ``pages.yaml`` (``texts``).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -21,10 +22,11 @@ from pipelines.report.model import (
     Metrics,
     Reference,
     Row,
+    complete_to,
     load_public,
     load_reference,
-    part_quarter,
     same_period_last_year,
+    to_number,
     year_earlier,
 )
 from pipelines.report.params import ReportParameters
@@ -244,6 +246,52 @@ class Page:
             return f"{months} months to {end}"
         return self.period_text
 
+    def complete_to(self, measure_key: str, analysis: str = "") -> dt.date | None:
+        """The last day whose records are complete for a figure, when its extracts (pages.yaml
+        ``measures.*.extracts``, else the analysis's ``sources``) stop before the period ends;
+        None when they cover it."""
+        extracts = measure(measure_key).get("extracts") or metrics_shape()["sources"].get(
+            analysis or self.analysis, ()
+        )
+        coverage = (self.params.dq_statement or {}).get("coverage") or []
+        cut = complete_to(coverage, extracts)
+        end = dt.date.fromisoformat(self.params.period_end)
+        return cut if cut is not None and cut < end else None
+
+    def end_for(self, measure_key: str, analysis: str = "") -> str:
+        """The period end a figure's quarters and years are labelled against: the period end,
+        or the last complete day of its extracts when they stop early, so "2013-Q1 (to 31 Jan)"
+        says a quarter holds January only."""
+        cut = self.complete_to(measure_key, analysis)
+        return cut.isoformat() if cut else self.params.period_end
+
+    def not_compared(self, measure_key: str, unit: str, analysis: str = "") -> str:
+        """Why a figure is not compared with a whole period ("" when it is): a count, or a rate
+        whose numerator accumulates over the months (``accumulates: true``, e.g. turnover), from
+        an extract that stops before the period ends counts fewer months, so a fall on last
+        year would be the missing months, not a change."""
+        cut = self.complete_to(measure_key, analysis)
+        if cut is None or not (unit == "count" or measure(measure_key).get("accumulates")):
+            return ""
+        first = cut + dt.timedelta(days=1)
+        return text("not_compared", month=f"{first:%B %Y}")
+
+    def coverage(self) -> prose.Coverage:
+        """The figures of every page whose extracts stop before the period ends, for the
+        sentences (``prose.Coverage``): their last complete day, and those not compared with
+        the same period last year."""
+        ends: dict[tuple[str, str], str] = {}
+        skip: set[tuple[str, str]] = set()
+        for a in pages():
+            for m in spec()["measures"]:
+                if self.complete_to(m, a) is None:
+                    continue
+                ends[(a, m)] = self.end_for(m, a)
+                unit = next((r.unit for r in self.metrics.select(a, m) if r.unit), "")
+                if self.not_compared(m, unit, a):
+                    skip.add((a, m))
+        return prose.Coverage(ends, frozenset(skip))
+
     def get(self, measure: str, scope: str, by: str = "total", category: str = "all") -> Row | None:
         return self.metrics.get(self.analysis, measure, scope, by, category)
 
@@ -353,12 +401,19 @@ def breakdown(
     when = page.period_for(measure) + (f"; {window}" if window else "")
     sub = f"{what}, {where}, {page.params.council}, {when}"
     points = [Point(category_label(r.breakdown, r.category), r.number) for r in rows]
-    caption = f"{what}, {where}, {when}"
+    caption = f"{what}, {where}, {page.params.council}, {when}"  # a table read alone says where
     t = breakdown_table(caption, rows, dimension_name(by).capitalize())
     if all(p.value is None for p in points):  # all withheld: the table and why there is no chart
-        return Figure(what, None, t, prose.NOTHING_DRAWN_CATEGORIES)
+        some = any(to_number(r.numerator) is not None for r in rows)
+        return Figure(
+            what, None, t, prose.NOTHING_DRAWN_SHARES if some else prose.NOTHING_DRAWN_CATEGORIES
+        )
     bars = chart("bar", (title, sub), unit, _axis(unit, measure), points)
-    return Figure(what, bars, t)
+    notes = [
+        prose.overlap_note(rows, noun),
+        prose.small_base_note(rows, noun, spec()["small_base"]),
+    ]
+    return Figure(what, bars, t, " ".join(n for n in notes if n))
 
 
 def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
@@ -372,7 +427,7 @@ def trend(page: Page, scope: str, measure: str, noun: str) -> Figure | None:
     for b in page.reference.benchmarks_for(measure, scope, "financial_year", None):
         bench.setdefault(b.category, b.value)
     years = [r.category for r in rows]
-    end = page.params.period_end
+    end = page.end_for(measure)  # a year after the extract stops is a part year too
     axis = {y: prose.year_short(y, end) for y in years}  # "2012-13 (to 31 Dec)" for a part year
     points = [Point(axis[r.category], r.number, council) for r in rows]
     points += [Point(axis[p], v, comparator) for p, v in bench.items() if p in years]
@@ -421,15 +476,17 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     if not rows:
         return None
     end, unit, name = page.params.period_end, rows[0].unit, measure_name(measure)
-    labels = [prose.quarter_label(r.category, end) for r in rows]
-    part = part_quarter(rows[-1].category, end) is not None
+    cut = page.complete_to(measure)  # the extract stops early: later quarters are part ones
+    labels = [prose.quarter_label(r.category, end, cut) for r in rows]
+    short = [prose.part_or_incomplete(r.category, end, cut) for r in rows]
+    part = short[-1]
     series = [
-        prose.Quarter(label, r.number, part and i == len(rows) - 1)
+        prose.Quarter(label, r.number, short[i])
         for i, (label, r) in enumerate(zip(labels, rows, strict=True))
     ]
-    whole_only = unit == "count" and not spec()["measures"].get(measure, {}).get("snapshot", False)
+    whole = whole_only(measure, unit, cut)
     label = _headline_label(page.analysis, measure, scope)
-    title = prose.direction_title(prose.subject(label), series, unit, whole_only)
+    title = prose.direction_title(prose.subject(label), series, unit, whole)
     where = scope_label(scope)
     rules, told = [], []
     if target := page.reference.target(measure, scope):
@@ -444,10 +501,13 @@ def quarters(page: Page, scope: str, measure: str) -> Figure | None:
     shown = [(q.label, q.value) for q in series if q.value is not None]
     alt = " ".join([prose.alt_text("Line chart", title, shown, unit), *told])
     notes = [prose.not_drawn([q.label for q in series if q.value is None])]
-    if part:
+    if cut is not None and any(short):
+        parts = [lb for lb, sh in zip(labels, short, strict=True) if sh]
+        notes.append(prose.incomplete_quarters_note(parts, cut, whole))
+    elif part:
         notes.append(
             f"{labels[-1]} is a part quarter (to the end of the reporting period)"
-            + ("; it is not compared with whole quarters in the title." if whole_only else ".")
+            + ("; it is not compared with whole quarters in the title." if whole else ".")
         )
     sub = f"{name}, {where}, {page.params.council}, " + prose.quarters_span(labels, end)
     points = [Point(q.label, q.value, page.params.council) for q in series]
@@ -496,7 +556,7 @@ def figures(
         chart_title = prose.lowest_title([(p.label, p.value) for p in points], title)
         sub = f"{caption}, {page.params.council}, {page.period_for(found[0][1].measure)}"
         bars = chart("bar", (chart_title, sub), "percent", "Percentage", points)
-    when = f"{caption}, {page.period_for(found[0][1].measure)}"
+    when = f"{caption}, {page.params.council}, {page.period_for(found[0][1].measure)}"
     return Figure(heading or caption, bars, table(when, header, body, (1, 2, 3, 4)))
 
 
@@ -516,7 +576,7 @@ def service_table(
         cells = [c for m, f, _ in columns for c in figure_cells(page.get(m, s), "", [f])]
         body.append([Cell(prose.cap(scope_label(s))), *cells])
     header = ["Service"] + [h for _, _, h in columns]
-    caption = f"{caption}, {page.period_text}"
+    caption = f"{caption}, {page.params.council}, {page.period_text}"
     return Figure(table=table(caption, header, body, range(1, len(header))))
 
 
@@ -555,7 +615,8 @@ def cross_table(
         ]
         body.append([Cell(category_label(by, c)), *cells])
     header = [first_header] + [scope_label(s) for s in scopes]
-    t = table(caption.format(period=page.period_text), header, body, range(1, len(scopes) + 1))
+    period = f"{page.params.council}, {page.period_text}"
+    t = table(caption.format(period=period), header, body, range(1, len(scopes) + 1))
     return Figure(table=t, boxed=False)
 
 
@@ -635,7 +696,8 @@ def caseloads(page: Page, scope: str, by: str) -> Figure | None:
         body.append([Cell(category_label(by, r.category)), *cells, *posts, Cell(above)])
     header = [name.capitalize(), "Average", "Median", "Lowest", "Highest"]
     header += ["Staffed posts with a caseload", "Average above the threshold"]
-    t = table(f"Caseloads by {name}, {scope_label(scope)}, {when}", header, body, range(1, 6))
+    caption = f"Caseloads by {name}, {scope_label(scope)}, {page.params.council}, {when}"
+    t = table(caption, header, body, range(1, 6))
     return Figure(f"Caseloads by {name}", bars, t)
 
 
@@ -691,11 +753,20 @@ def section(page: Page, spec_: dict[str, Any]) -> Section | None:
 
 def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | None:
     """The quarterly series of a headline figure as a small line (None without one shown
-    quarter): zero-based like every chart, cut at withheld or blank quarters."""
+    quarter): zero-based like every chart, cut at withheld or blank quarters. A part quarter of
+    a count (cut at period_end, or after its extract stops) is not drawn: a small line has no
+    label to say so, and its short count would read as a fall (its text alternative says it)."""
     rows = sorted(
         page.metrics.select(analysis, measure_key, scope, "quarter"), key=lambda r: r.category
     )
-    shown = [r.number for r in rows if r.number is not None]
+    if not rows:
+        return None
+    end, unit = page.params.period_end, rows[0].unit
+    cut = page.complete_to(measure_key, analysis)
+    whole = whole_only(measure_key, unit, cut)
+    short = [whole and prose.part_or_incomplete(r.category, end, cut) for r in rows]
+    drawn = [None if sh else r.number for r, sh in zip(rows, short, strict=True)]
+    shown = [v for v in drawn if v is not None]
     if not shown:
         return None
     w, h, pad = Spark.WIDTH, Spark.HEIGHT, 3
@@ -705,23 +776,33 @@ def spark(page: Page, analysis: str, measure_key: str, scope: str) -> Spark | No
     lines: list[str] = []
     cur: list[tuple[float, float]] = []
     last = None
-    for i, r in enumerate([*rows, None]):
-        if r is None or r.number is None:
+    for i, v in enumerate([*drawn, None]):
+        if v is None:
             if cur:
                 lines.append(" ".join(f"{x:g},{y:g}" for x, y in cur))
             cur = []
             continue
-        y = h - pad - (h - 2 * pad) * (r.number - low) / span
+        y = h - pad - (h - 2 * pad) * (v - low) / span
         last = (round(pad + i * step, 1), round(y, 1))
         cur.append(last)
-    end, unit = page.params.period_end, rows[0].unit
     said = [
-        f"{prose.quarter_label(r.category, end)}: "
+        f"{prose.quarter_label(r.category, end, cut)}: "
         + (prose.cell(r.value, unit) if r.number is not None else "withheld or not available")
-        for r in rows
+        + (" (part quarter, not drawn)" if sh and r.number is not None else "")
+        for r, sh in zip(rows, short, strict=True)
     ]
     label = "Trend by quarter. " + "; ".join(said) + "."
     return Spark(tuple(lines), last, label)
+
+
+def whole_only(measure_key: str, unit: str, cut: dt.date | None) -> bool:
+    """Is a figure compared only over whole quarters? Counts grow with the months counted (not
+    a ``snapshot``): a quarter cut at period_end would read as a fall. And any figure whose
+    extract stops early (``cut``): its later quarters lack records, not only months (a core
+    group held after the extract stopped is missing from a rate too), so they are shown,
+    labelled, but not compared."""
+    m = measure(measure_key)
+    return (unit == "count" and not m.get("snapshot", False)) or cut is not None
 
 
 def headline_table(
@@ -738,7 +819,9 @@ def headline_table(
         before, moved = Cell(NOT_APPLICABLE, True), Cell(NOT_APPLICABLE)
         if (p := same_period_last_year(page.metrics, r)) is not None:
             before = Cell(prose.cell(p.value, r.unit), True, p.key, "value")
-            if ch := prose.change(r.number, p.number, r.unit, polarity(measure_key)):
+            if why := page.not_compared(measure_key, r.unit, analysis):
+                moved = Cell(why)
+            elif ch := prose.change(r.number, p.number, r.unit, polarity(measure_key)):
                 moved = Cell(ch.words, arrow=ch.arrow)
         theirs = NOT_APPLICABLE
         if lb := page.reference.latest_benchmark(measure_key, scope):
@@ -809,13 +892,19 @@ def opening(page: Page) -> list[Any]:
     page, linked under the table)."""
     info = pages()[page.analysis]
     as_at = text("as_at", as_at=prose.long_date(page.params.data_as_at))
-    msgs = prose.key_messages(page.metrics, page.analysis, page.reference) or [text("no_messages")]
+    msgs = prose.key_messages(page.metrics, page.analysis, page.reference, page.coverage()) or [
+        text("no_messages")
+    ]
     bullets = (Bullets(tuple(Message(m) for m in msgs)),)
     return [
         Header(info["title"], info["summary"], as_at, page.period_text),
         *coverage_notes(page, metrics_shape()["sources"].get(page.analysis, ())),
         Section("Key messages", "key-messages", bullets, css="key-messages", landmark=True),
-        headline(page, _headline_items(page.analysis), f"Headline figures, {page.period_text}"),
+        headline(
+            page,
+            _headline_items(page.analysis),
+            f"Headline figures, {page.params.council}, {page.period_text}",
+        ),
     ]
 
 

@@ -13,8 +13,9 @@ import csv
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pipelines import ROOT
 
@@ -157,6 +158,23 @@ def part_quarter(category: str, period_end: str) -> dt.date | None:
     if end is None or not (end.replace(month=end.month - 2, day=1) <= cut < end):
         return None
     return cut
+
+
+def complete_to(coverage: Sequence[dict[str, Any]], extracts: Sequence[str]) -> dt.date | None:
+    """The last day of the period whose records are complete in all of ``extracts``: the day
+    before the first incomplete month the data quality statement names for any of them (its
+    ``coverage`` entries, rules COV-001 to COV-003, each with ``months`` like ``2013-02``);
+    None when they cover the whole period. A figure from such an extract counts fewer months
+    than the period says, so a count (or a rate whose numerator accumulates) is not compared
+    with a whole period and a quarter or year after this day is labelled as a part one."""
+    months = [m for c in coverage if c.get("extract") in extracts for m in c.get("months") or []]
+    if not months:
+        return None
+    try:
+        year, month = (int(x) for x in min(months).split("-")[:2])
+    except ValueError:
+        return None
+    return dt.date(year, month, 1) - dt.timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 from pipelines.report.model import (
     WITHHELD,
@@ -18,6 +18,7 @@ from pipelines.report.model import (
     Row,
     Target,
     part_quarter,
+    quarter_end,
     same_period_last_year,
     to_number,
 )
@@ -333,8 +334,8 @@ def breakdown_title(rows: Sequence[Row], measure: str, scope: str, noun: str) ->
         )
     outside = ordered_outside(rows[0].breakdown)
     ordered = sorted(pairs, key=lambda x: -x[1])
-    if len(highs) == 1 and hi > 50:
-        return f"{_label(top)}: {pct(hi)} of {noun}, {where}"
+    if len(highs) == 1 and hi > 50:  # a sentence, not "Police: 56% of referrals" to decode
+        return f"{_label(top)} accounted for {pct(hi)} of {noun}, {where}"
     if outside is not None:
         group = _adjacent_majority(rows, outside)
         if not group:
@@ -394,6 +395,38 @@ def part_year(category: str, period_end: str) -> str:
         return f"1 April to {long_date(cut.isoformat())}"
     span = f"April to {cut:%B %Y}" if cut.month != 4 else f"April {cut.year}"
     return f"{span}, {plural(months, 'month')}"
+
+
+def overlap_note(rows: Sequence[Row], noun: str) -> str:
+    """Said under a breakdown whose categories overlap (one denominator, and the shown numbers
+    add up to more than it, e.g. a registration under two categories of abuse), so a reader
+    adding the shares to more than 100% is not left thinking a figure is wrong; "" otherwise."""
+    outs = {r.denominator.strip() for r in rows}
+    if len(outs) != 1 or rows[0].unit != "percent":
+        return ""
+    total, counted = to_number(outs.pop()), [to_number(r.numerator) for r in rows]
+    if total is None or sum(n for n in counted if n is not None) <= total:
+        return ""
+    return (
+        f"Some {noun} are counted in more than one category, so the percentages add up to more "
+        "than 100%."
+    )
+
+
+def small_base_note(rows: Sequence[Row], noun: str, limit: int) -> str:
+    """Said under a breakdown of shares of one small denominator (below ``limit``), so a
+    reader does not weigh "45%" of 22 as they would 45% of 2,000: how far one case moves a
+    percentage; "" otherwise (or when the denominator is withheld)."""
+    outs = {r.denominator.strip() for r in rows}
+    if len(outs) != 1 or rows[0].unit != "percent":
+        return ""
+    base = to_number(outs.pop())
+    if base is None or not 2 <= base < limit:
+        return ""
+    return (
+        f"Based on only {base:,.0f} {noun}, so one more or fewer would move "
+        f"each percentage by about {100 / base:.0f} points."
+    )
 
 
 def part_year_note(category: str, part: str) -> str:
@@ -605,14 +638,45 @@ def follow_up_window(months: int, period_start: str, period_end: str, data_as_at
 #: Said instead of a chart when every quarter of a series is withheld or not applicable.
 NOTHING_DRAWN = "No chart: every quarter of this figure is withheld or not applicable."
 NOTHING_DRAWN_CATEGORIES = "No chart: every category of this figure is withheld or not applicable."
+#: ... when the table still shows some numbers (only the percentages are withheld): saying
+#: "every category is withheld" beside numbers a reader can see would be untrue.
+NOTHING_DRAWN_SHARES = (
+    "No chart: the percentage of every category is withheld or not applicable; the table gives "
+    "the numbers that can be shown."
+)
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 
 
-def quarter_label(category: str, period_end: str) -> str:
-    """``2013-Q1 (to 31 Jan)`` for the last quarter of a series when period_end cuts it short;
-    the category itself otherwise."""
+def quarter_label(category: str, period_end: str, complete_to: dt.date | None = None) -> str:
+    """``2013-Q1 (to 31 Jan)`` for the last quarter of a series when period_end cuts it short,
+    or when its extract stops early (``complete_to``, the last complete day); a quarter wholly
+    after that day is ``2013-Q1 (incomplete)``; the category itself otherwise."""
+    if complete_to is not None:
+        if cut := part_quarter(category, complete_to.isoformat()):
+            return f"{category} (to {cut.day} {cut:%b})"
+        if (end := quarter_end(category)) is not None and end > complete_to:
+            return f"{category} (incomplete)"
     cut = part_quarter(category, period_end)
     return f"{category} (to {cut.day} {cut:%b})" if cut else category
+
+
+def part_or_incomplete(category: str, period_end: str, complete_to: dt.date | None) -> bool:
+    """Does a quarter hold fewer months than a whole one: cut at period_end, or ending after
+    the last complete day of its extract?"""
+    if part_quarter(category, period_end) is not None:
+        return True
+    end = quarter_end(category)
+    return complete_to is not None and end is not None and end > complete_to
+
+
+def incomplete_quarters_note(labels: Sequence[str], complete_to: dt.date, whole_only: bool) -> str:
+    """Why quarters after an extract stops are labelled as part ones."""
+    verb = "is" if len(labels) == 1 else "are"
+    s = (
+        f"{join(labels)} {verb} incomplete: the extract's records are complete only to "
+        f"{long_date(complete_to.isoformat())}"
+    )
+    return s + ("; not compared with whole quarters in the title." if whole_only else ".")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -668,7 +732,7 @@ def _direction(name: str, usable: Sequence[tuple[int, Quarter]], unit: str) -> s
     x, y, verb = number(a, unit), number(b, unit), "rose" if way > 0 else "fell"
     if i2 != i1 + 1:  # a withheld or blank quarter between the two: name both
         if way == 0:
-            return f"{name} was {y} in {last.label}, as in {prev.label}"
+            return f"{name} held at {y} in {last.label}, as in {prev.label}"
         return f"{name} {verb} from {x} in {prev.label} to {y} in {last.label}"
     if way == 0:
         if run == 1:
@@ -736,7 +800,25 @@ def _notable(now: float, before: float, unit: str, rules: dict[str, float]) -> b
     return abs(round(now, 1) - round(before, 1)) >= rules["notable_points_change"]
 
 
-def direction_messages(m: Metrics, analysis: str) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """Figures whose extracts stop before the period ends (``blocks.Page.coverage``):
+    ``ends`` the last complete day of each (analysis, measure) that stops early (its part year
+    or quarter is labelled against it); ``not_compared`` the (analysis, measure) pairs that are
+    counts or accumulating rates, never compared with the same period last year, since the
+    missing months would read as a fall."""
+
+    ends: Mapping[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    not_compared: frozenset[tuple[str, str]] = frozenset()
+
+    def end(self, analysis: str, measure: str, period_end: str) -> str:
+        return self.ends.get((analysis, measure), period_end)
+
+
+FULL = Coverage()
+
+
+def direction_messages(m: Metrics, analysis: str, cov: Coverage = FULL) -> list[str]:
     """Key messages on the same period last year, for the page's headline figures: every figure
     where better or worse has a meaning (polarity), and others that moved notably (``pages.yaml``
     ``direction``). Worse first, then better, then the others; at most
@@ -749,6 +831,8 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
         p = same_period_last_year(m, r) if r else None
         if r is None or p is None or (p.denominator.strip() in ("0", "0.0")):
             continue
+        if (analysis, measure) in cov.not_compared:
+            continue
         ch = change(r.number, p.number, r.unit, polarity(measure))
         if ch is None or r.number is None or p.number is None:
             continue
@@ -759,7 +843,7 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
         if now == before and ch.way:  # a change smaller than the rounding: one decimal place
             now, before = cell(r.value, r.unit), cell(p.value, r.unit)
         if not ch.way:
-            text = f"{who} was {now}, as in the same period last year."
+            text = f"{who} held at {now}, as in the same period last year."  # "held": any subject
         else:
             verb = "rose" if ch.way > 0 else "fell"
             text = f"{who} {verb} to {now}, from {before} in the same period last year"
@@ -770,7 +854,7 @@ def direction_messages(m: Metrics, analysis: str) -> list[str]:
 
 
 def summary_messages(
-    m: Metrics, ref: Reference, items: Sequence[Sequence[str]], most: int
+    m: Metrics, ref: Reference, items: Sequence[Sequence[str]], most: int, cov: Coverage = FULL
 ) -> list[str]:
     """The committee summary's key messages, most important first: each headline figure
     (``items``: analysis, measure, scope, label) that missed its target (red before amber), then
@@ -788,6 +872,8 @@ def summary_messages(
         who, now = subject(label), number(r.number, r.unit)
         p = same_period_last_year(m, r)
         before = p.number if p is not None and p.denominator.strip() not in ("0", "0.0") else None
+        if (analysis, measure_key) in cov.not_compared:
+            before = None  # its extract stops early: the missing months are not a change
         ch = change(r.number, before, r.unit, polarity(measure_key))
         then = ""
         if ch is not None and p is not None and before is not None:
@@ -826,13 +912,13 @@ def _v(
     return r.number if r else None
 
 
-def key_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
+def key_messages(m: Metrics, analysis: str, ref: Reference, cov: Coverage = FULL) -> list[str]:
     """Targets missed first, then the page's own findings, then the change on last year."""
     fn = KEY_MESSAGES.get(analysis)
-    out = [s for s in (fn(m, ref) if fn else []) if s]
+    out = [s for s in (fn(m, ref, cov) if fn else []) if s]
     if analysis not in pages():
         return out
-    return target_messages(m, analysis, ref) + out + direction_messages(m, analysis)
+    return target_messages(m, analysis, ref) + out + direction_messages(m, analysis, cov)
 
 
 def target_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
@@ -857,7 +943,7 @@ def target_messages(m: Metrics, analysis: str, ref: Reference) -> list[str]:
     return [text for _, text in sorted(found, key=lambda x: x[0])]
 
 
-def _referrals(m: Metrics, ref: Reference) -> list[str]:
+def _referrals(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     for scope in ("PREVENTION", "FST", "IFST", "FASS", "DAT"):
         n = _v(m, "referrals", "received", scope)
@@ -877,7 +963,7 @@ def _referrals(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-def _distance(m: Metrics, ref: Reference) -> list[str]:
+def _distance(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     for scope in ("PREVENTION", "IFSS"):
         fam = _v(m, "distance_travelled", "families_served", scope)
@@ -911,12 +997,13 @@ def years_end(m: Metrics) -> str:
     return m.rows[0].period_end if m.rows else ""
 
 
-def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
+def _re_referrals(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     years = m.select("re_referrals", "re_referral_12m", "DAT", "financial_year")
     trend = ""
     if len([r for r in years if r.number is not None]) >= 2:
-        trend = trend_title(years, "the re-referral rate", years[0].period_end)
+        end = cov.end("re_referrals", "re_referral_12m", years[0].period_end)
+        trend = trend_title(years, "the re-referral rate", end)
     rate = _v(m, "re_referrals", "re_referral_12m", "DAT")
     if rate is not None:
         s = (
@@ -932,7 +1019,8 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
             # like with like: the same year here, when it is shown (and the trend below does
             # not already say it: each figure is said once)
             same = _v(m, "re_referrals", "re_referral_12m", "DAT", "financial_year", period)
-            if period and same is not None and not part_year(period, years_end(m)):
+            end = cov.end("re_referrals", "re_referral_12m", years_end(m))
+            if period and same is not None and not part_year(period, end):
                 if f"{pct(same)} in {period}" not in trend:
                     s += f", against {pct(same)} here in {period}"
         out.append(s + ".")
@@ -949,18 +1037,25 @@ def _re_referrals(m: Metrics, ref: Reference) -> list[str]:
                 else "."
             )
         )
+    # both No Further Action outcomes, said together: naming one alone beside a chart titled
+    # with the other (higher) one reads as a contradiction; and which referrals were followed up
     for measure, months in (("rereferred_12m", 12), ("rereferred_6m", 6)):
-        for code in ("NFA_LETTER", "NFA"):
-            x = _v(m, "re_referrals", measure, "DAT", "outcome", code)
-            if x is not None:
-                ending = lower_first(term(category_label("outcome", code)))
-                out.append(f"{pct(x)} of referrals ending in {ending} came back within {months} "
-                           "months.")  # fmt: skip
-                return out
+        found = [
+            (lower_first(term(category_label("outcome", code))), x)
+            for code in ("NFA", "NFA_LETTER")
+            if (x := _v(m, "re_referrals", measure, "DAT", "outcome", code)) is not None
+        ]
+        if found:
+            said = join([f"{pct(x)} of those ending in {ending}" for ending, x in found])
+            out.append(
+                f"Of referrals made at least {months} months before the extract date, {said} "
+                f"came back within {months} months."
+            )
+            return out
     return out
 
 
-def _cpr(m: Metrics, ref: Reference) -> list[str]:
+def _cpr(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     n = _v(m, "cpr", "registrations", "CPR")
     rr = _v(m, "cpr", "re_registration", "CPR")
@@ -988,7 +1083,7 @@ def _cpr(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-def _workforce(m: Metrics, ref: Reference) -> list[str]:
+def _workforce(m: Metrics, ref: Reference, cov: Coverage = FULL) -> list[str]:
     out = []
     vac = _v(m, "workforce", "vacancy_rate", "WORKFORCE")
     ag = _v(m, "workforce", "agency_cover", "WORKFORCE")
@@ -1007,7 +1102,7 @@ def _workforce(m: Metrics, ref: Reference) -> list[str]:
     return out
 
 
-KEY_MESSAGES: dict[str, Callable[[Metrics, Reference], list[str]]] = {
+KEY_MESSAGES: dict[str, Callable[[Metrics, Reference, Coverage], list[str]]] = {
     "referrals": _referrals,
     "distance_travelled": _distance,
     "re_referrals": _re_referrals,

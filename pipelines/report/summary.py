@@ -65,7 +65,9 @@ def summary_messages(page: Page, analyses: Sequence[str]) -> list[str]:
     """The summary's key messages (``prose.summary_messages``) from the headline figures of
     every page, at most ``MAX_MESSAGES``."""
     items = [row for a in analyses for row in _headline_items(a)]
-    return prose.summary_messages(page.metrics, page.reference, items, MAX_MESSAGES)
+    return prose.summary_messages(
+        page.metrics, page.reference, items, MAX_MESSAGES, page.coverage()
+    )
 
 
 def scorecard(page: Page, analyses: Sequence[str]) -> Section:
