@@ -650,13 +650,30 @@ def svg(chart: Chart) -> str:
 
 
 def warm() -> None:
-    """Start vl-convert's JavaScript engine (about 1 s, once per process) ahead of the charts."""
+    """Start vl-convert's JavaScript engine (about 1 s, once per process) ahead of the charts,
+    and draw a layered bar and a line chart, so that the engine has compiled the paths the
+    pages' charts take (the first few charts of a process cost about twice the later ones)."""
     import vl_convert as vlc
 
-    vlc.vegalite_to_svg(
-        {
-            "mark": "point",
-            "data": {"values": [{"a": 1}]},
-            "encoding": {"x": {"field": "a", "type": "quantitative"}},
-        }
-    )
+    values = [{"k": "A", "v": 1.5, "s": "x"}, {"k": "B", "v": -2.0, "s": "y"}]
+    bar = {
+        "data": {"values": values},
+        "layer": [
+            {"mark": "bar", "encoding": {"y": {"field": "k", "type": "nominal"},
+                                         "x": {"field": "v", "type": "quantitative"}}},
+            {"mark": {"type": "text", "align": "left"},
+             "encoding": {"y": {"field": "k", "type": "nominal"},
+                          "x": {"field": "v", "type": "quantitative"},
+                          "text": {"field": "v", "format": ".1f"}}},
+            {"mark": {"type": "rule", "strokeDash": [4, 2]}, "encoding": {"x": {"datum": 1}}},
+        ],
+    }  # fmt: skip
+    line = {
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "encoding": {"x": {"field": "k", "type": "ordinal"},
+                     "y": {"field": "v", "type": "quantitative"},
+                     "strokeDash": {"field": "s", "type": "nominal"}},
+    }  # fmt: skip
+    for chart in (bar, line, bar, line):
+        vlc.vegalite_to_svg(chart)

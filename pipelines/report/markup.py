@@ -43,6 +43,16 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def warm() -> None:
+    """What every page needs first, done while a kernel waits for work: the page templates
+    compiled, ``pages.yaml`` read, and vl-convert started (``charts.warm``)."""
+    from pipelines.report import charts
+
+    environment().get_template("blocks.html.j2")
+    pages()
+    charts.warm()
+
+
 def render(parts: Sequence[Any]) -> str:
     """The markup of a list of blocks."""
     macros: Any = environment().get_template("blocks.html.j2").module

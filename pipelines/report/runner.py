@@ -215,13 +215,12 @@ def _send(km: Any, code: str) -> Callable[[], dict[str, Any]]:
 
 
 def _warm_up(km: Any) -> Callable[[], object]:
-    """Have the kernel set the collector's thresholds, import the report package and start
-    vl-convert; returns a function that waits for that (this thread imports papermill and
-    nbconvert meanwhile)."""
+    """Have the kernel set the collector's thresholds, import the report package and warm it
+    (``markup.warm``: templates, pages.yaml, vl-convert); returns a function that waits for
+    that (this thread imports papermill and nbconvert meanwhile)."""
     return _send(
         km,
-        f"{gc_policy.KERNEL_CODE}\n"
-        "import pipelines.report.markup, pipelines.report.charts\npipelines.report.charts.warm()",
+        f"{gc_policy.KERNEL_CODE}\nimport pipelines.report.markup\npipelines.report.markup.warm()",
     )
 
 
