@@ -11,6 +11,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+@pytest.fixture
+def config(tmp_path: Path):
+    """A run configuration whose paths all lie in the test's own folder (an empty raw folder)."""
+    from pipelines.config import load_config
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    return load_config(
+        {
+            "raw_dir": str(raw),
+            "db_path": str(tmp_path / "w.duckdb"),
+            "dq_dir": str(tmp_path / "dq"),
+            "key_file": str(tmp_path / "key"),
+        }
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Real runs shared by the session: the metrics of the shipped sample and of another council's
 # generated extracts, each ingested once (a few seconds) and read by several test modules.

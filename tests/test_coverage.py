@@ -35,20 +35,6 @@ D = dt.date
 COV = ["COV-001", "COV-002", "COV-003"]
 
 
-@pytest.fixture
-def config(tmp_path: Path):
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    return load_config(
-        {
-            "raw_dir": str(raw),
-            "db_path": str(tmp_path / "w.duckdb"),
-            "dq_dir": str(tmp_path / "dq"),
-            "key_file": str(tmp_path / "key"),
-        }
-    )
-
-
 def _referrals(**kw) -> dict:
     """The baseline tables with DAT referrals from April 2011 (monthly_rows arguments)."""
     tables = baseline_tables()

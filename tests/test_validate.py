@@ -19,7 +19,6 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.config import load_config
 from pipelines.contract import extracts
 from pipelines.ingest.workbook import column_letters as column_letter
 from pipelines.spreadsheet import safe_cell
@@ -302,20 +301,6 @@ def apply_given(given: dict[str, Any]) -> dict[str, Any]:
         ll = dict(given["load_log"])
         kwargs["load_log_override"][ll.pop("extract")] = ll
     return {"tables": tables, **kwargs}
-
-
-@pytest.fixture
-def config(tmp_path: Path):
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    return load_config(
-        {
-            "raw_dir": str(raw),
-            "db_path": str(tmp_path / "w.duckdb"),
-            "dq_dir": str(tmp_path / "dq"),
-            "key_file": str(tmp_path / "key"),
-        }
-    )
 
 
 def run_validate(path: Path, config, only=None) -> Any:

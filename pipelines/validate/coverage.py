@@ -161,38 +161,41 @@ def check_coverage(
             continue
         if not rows:
             continue
-        where = {"extract": extract, "file": file, "column": column}
+        x = _Judged(cfg, label, period, add, {"extract": extract, "file": file, "column": column})
         common = {"extract": extract, "label": label, "column": column}
         if spec.get("snapshots"):
             if rule := by_part.get("stale_snapshot"):
-                found = _stale_snapshot(rows, rule, cfg, label, period, add, where)
+                found = _stale_snapshot(x, rule, rows)
                 out += [{**common, **found}] if found else []
             continue
         counts = {r[0]: int(r[1]) for r in rows}
         first, latest = rows[0][2], max(r[3] for r in rows)
         typical = typical_month(counts, month_of(first), latest, cfg)
         if rule := by_part.get("early_stop"):
-            found = _early_stop(latest, typical, rule, cfg, label, period, data_as_at, add, where)
+            found = _early_stop(x, rule, latest, typical, data_as_at)
             out += [{**common, **found}] if found else []
         if rule := by_part.get("gap_month"):
-            found = _gap_months(
-                counts, first, latest, typical, rule, cfg, label, period, add, where
-            )
+            found = _gap_months(x, rule, counts, first, latest, typical)
             out += [{**common, **found}] if found else []
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class _Judged:
+    """The extract a rule judges: the settings, its name on the pages, the reporting period, and
+    where a finding goes (the collector, and the extract, file and column it names)."""
+
+    cfg: Settings
+    label: str
+    period: tuple[dt.date, dt.date]
+    add: Collector
+    where: dict[str, Any]
+
+
 def _early_stop(
-    latest: dt.date,
-    typical: float,
-    rule: Rule,
-    cfg: Settings,
-    label: str,
-    period: tuple[dt.date, dt.date],
-    data_as_at: dt.date,
-    add: Collector,
-    where: dict[str, Any],
+    x: _Judged, rule: Rule, latest: dt.date, typical: float, data_as_at: dt.date
 ) -> dict[str, Any] | None:
+    cfg, label, period, add, where = x.cfg, x.label, x.period, x.add, x.where
     days = (data_as_at - latest).days
     expected = typical * days / MONTH_DAYS
     if days <= cfg.min_days_without_records or expected < cfg.min_expected_missing:
@@ -228,17 +231,14 @@ def _early_stop(
 
 
 def _gap_months(
+    x: _Judged,
+    rule: Rule,
     counts: dict[dt.date, int],
     first: dt.date,
     latest: dt.date,
     typical: float,
-    rule: Rule,
-    cfg: Settings,
-    label: str,
-    period: tuple[dt.date, dt.date],
-    add: Collector,
-    where: dict[str, Any],
 ) -> dict[str, Any] | None:
+    cfg, label, period, add, where = x.cfg, x.label, x.period, x.add, x.where
     if typical < cfg.min_typical_month:
         return None
     start, end = period
@@ -300,15 +300,8 @@ def combined_notes(coverage: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _stale_snapshot(
-    rows: list[tuple[Any, ...]],
-    rule: Rule,
-    cfg: Settings,
-    label: str,
-    period: tuple[dt.date, dt.date],
-    add: Collector,
-    where: dict[str, Any],
-) -> dict[str, Any] | None:
+def _stale_snapshot(x: _Judged, rule: Rule, rows: list[tuple[Any, ...]]) -> dict[str, Any] | None:
+    cfg, label, period, add, where = x.cfg, x.label, x.period, x.add, x.where
     _, end = period
     dates = [d for r in rows for d in (r[2], r[3]) if d <= end]
     latest = max(dates) if dates else None
