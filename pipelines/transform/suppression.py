@@ -226,6 +226,12 @@ def _time_sets(df: pd.DataFrame) -> list[tuple[list[Cell], float]]:
 WORKFORCE: dict[str, Any] = metrics_shape().get("workforce_identities", {})
 
 
+def _rows_of(df: pd.DataFrame, measure: str, breakdown: str, category: str) -> list[int]:
+    """The index of one figure's rows (a measure, a breakdown and a category)."""
+    sel = (df["measure"] == measure) & (df["breakdown"] == breakdown)
+    return list(df.index[sel & (df["category"] == category)])
+
+
 def _period_end(df: pd.DataFrame, i: int, run_end: dt.date) -> dt.date:
     """The end of the period a row is computed for: the run's, a year earlier, or its quarter's
     (the last quarter is cut at the run's end)."""
@@ -356,12 +362,8 @@ def _filled_posts(
     bands = list(df.index[df["measure"] == spec["measure"]])
 
     def first(measure: str, col: str, breakdown: str, category: str) -> tuple[int | None, float]:
-        sel = df.index[
-            (df["measure"] == measure)
-            & (df["breakdown"] == breakdown)
-            & (df["category"] == category)
-        ]
-        return (sel[0], float(numbers[col][sel[0]])) if len(sel) else (None, math.nan)
+        sel = _rows_of(df, measure, breakdown, category)
+        return (sel[0], float(numbers[col][sel[0]])) if sel else (None, math.nan)
 
     _, posts = first(WORKFORCE["posts"], "value", "role", spec["role"])
     _, vacant = first(WORKFORCE["vacant"], "numerator", "role", spec["role"])
@@ -396,18 +398,16 @@ def _agency_cover(
     if not all(k in WORKFORCE for k in keys):
         return set()
 
-    def at(measure: str, breakdown: str, category: str) -> list[int]:
-        sel = (df["measure"] == measure) & (df["breakdown"] == breakdown)
-        return list(df.index[sel & (df["category"] == category)])
-
-    sick, agency = at(WORKFORCE["sick"], "total", "all"), at(WORKFORCE["agency"], "total", "all")
+    sick = _rows_of(df, WORKFORCE["sick"], "total", "all")
+    agency = _rows_of(df, WORKFORCE["agency"], "total", "all")
     if not sick or not agency or (sick[0], "numerator") not in withheld:
         return set()
     bound = float(numbers["numerator"][agency[0]])
     roles = df[(df["measure"] == WORKFORCE["posts"]) & (df["breakdown"] == "role")]
     for i in roles.index:
         role = df.at[i, "category"]
-        vacant, n = at(WORKFORCE["vacant"], "role", role), at(WORKFORCE["caseload"], "role", role)
+        vacant = _rows_of(df, WORKFORCE["vacant"], "role", role)
+        n = _rows_of(df, WORKFORCE["caseload"], "role", role)
         v = float(numbers["numerator"][vacant[0]]) if vacant else math.nan
         held = float(numbers["denominator"][n[0]]) if n else 0.0
         if held > 0:  # agency-covered - off sick = held - (posts - vacancies)
